@@ -1,0 +1,179 @@
+/**
+ * icspec command line. Exit codes: 0 conforming, 1 divergence, 2 bad input or usage.
+ * Expected failures print one line each and never a stack trace.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { toHex } from '../core/bytes.js';
+import { isPrincipalError, parsePrincipal, principalClass, principalHex } from '../core/principal.js';
+import { fromHex } from '../core/bytes.js';
+import { accountIdBytes } from '../ledger/account.js';
+import { loadTrace, type BadInput } from '../trace/load.js';
+import { replay, type ReplayReport } from '../trace/replay.js';
+
+const HELP = `icspec — the executable reference of the Internet Computer
+
+Usage:
+  icspec replay <file|dir>... [--json] [--no-invariants]
+      Replay ITF traces (*.itf.json; directories are searched recursively) against the
+      reference. Prints a table of traces, steps and verdicts and, for each divergence,
+      the step, action, path, expected vs actual and the requirement IDs involved.
+      Exit 0: all conform; 1: a divergence; 2: bad input (other traces are still replayed).
+  icspec principal <text|hex>
+      Both forms of a principal and its class. Hex may be 0x-prefixed.
+  icspec account-id <principal> [--subaccount <hex>]
+      The ICP ledger account identifier (hex) of an ICRC-1 account.
+  icspec --help | help`;
+
+class UsageError extends Error {}
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+const collect = (paths: string[]): { files: string[]; missing: BadInput[] } => {
+  const files: string[] = [];
+  const missing: BadInput[] = [];
+  const walk = (p: string) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      missing.push({ ok: false, file: p, pointer: '', message: 'no such file or directory' });
+      return;
+    }
+    if (st.isDirectory()) {
+      for (const e of readdirSync(p).sort()) {
+        const q = join(p, e);
+        if (statSync(q).isDirectory() || e.endsWith('.itf.json')) walk(q);
+      }
+    } else files.push(p);
+  };
+  paths.forEach(walk);
+  return { files, missing };
+};
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+const cmdReplay = (args: string[]): number => {
+  const json = args.includes('--json');
+  const invariants = !args.includes('--no-invariants');
+  const unknown = args.filter((a) => a.startsWith('--') && a !== '--json' && a !== '--no-invariants');
+  if (unknown.length) throw new UsageError(`unknown option ${unknown[0]}`);
+  const paths = args.filter((a) => !a.startsWith('--'));
+  if (paths.length === 0) throw new UsageError('replay needs at least one file or directory');
+  const { files, missing } = collect(paths);
+  const bad: BadInput[] = [...missing];
+  const reports: ReplayReport[] = [];
+  const tty = process.stderr.isTTY && !json;
+  let totalSteps = 0;
+  files.forEach((f, k) => {
+    const t = loadTrace(f);
+    if (!t.ok) {
+      bad.push(t);
+      return;
+    }
+    const n = t.steps.length;
+    const r = replay(t.entry.machine, t, {
+      invariants,
+      onStep: tty && n > 2000 ? (i) => i % 1000 === 0 && process.stderr.write(`\r[${k + 1}/${files.length}] ${f}: step ${i}/${n}`) : undefined,
+    });
+    if (tty && n > 2000) process.stderr.write('\r\x1b[K');
+    totalSteps += n;
+    reports.push(r);
+  });
+  const diverged = reports.filter((r) => r.divergence);
+  if (json) {
+    out(JSON.stringify({ traces: reports.length, steps: totalSteps, conforming: reports.length - diverged.length, diverging: diverged.length, badInput: bad, reports }, null, 2));
+  } else {
+    out('icspec conformance report');
+    out(`${pad('trace', 60)} ${pad('machine', 8)} ${pad('steps', 7)} verdict`);
+    for (const r of reports) out(`${pad(r.file, 60)} ${pad(r.machine, 8)} ${pad(String(r.steps), 7)} ${r.divergence ? `DIVERGES at step ${r.divergence.step}` : 'conforms'}`);
+    for (const r of diverged) {
+      const d = r.divergence!;
+      out('');
+      out(`DIVERGENCE in ${r.file}`);
+      out(`  step ${d.step}: ${d.action} (${d.kind})`);
+      out(`  path:     ${d.path}`);
+      out(`  pointer:  ${d.pointer}`);
+      out(`  expected: ${d.expected}`);
+      out(`  actual:   ${d.actual}`);
+      out(`  requirements: ${d.reqs.join(', ')}`);
+    }
+    for (const r of reports) if (r.ignored.length) out(`note: ${r.file}: variables not compared (unknown to ${r.machine}): ${r.ignored.join(', ')}`);
+    out('');
+    out(`${reports.length} traces, ${totalSteps} steps: ${reports.length - diverged.length} conform, ${diverged.length} diverge, ${bad.length} bad input`);
+  }
+  for (const b of bad) err(`error: ${b.file}: ${b.pointer || '/'}: ${b.message}`);
+  return bad.length ? 2 : diverged.length ? 1 : 0;
+};
+
+const cmdPrincipal = (args: string[]): number => {
+  if (args.length !== 1) throw new UsageError('principal takes exactly one argument: <text|hex>');
+  const p = parsePrincipal(args[0]!, true);
+  if (isPrincipalError(p)) {
+    err(`error: invalid principal "${args[0]}": ${p.kind === 'PrincipalTooLong' ? `${p.length} bytes, more than 29` : p.reason}`);
+    return 2;
+  }
+  out(`text:  ${p.text}`);
+  out(`hex:   ${principalHex(p)}`);
+  out(`class: ${principalClass(p)}`);
+  return 0;
+};
+
+const cmdAccountId = (args: string[]): number => {
+  let sub: Uint8Array | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--subaccount') {
+      const h = args[++i];
+      if (h === undefined) throw new UsageError('--subaccount needs a hex value');
+      const b = fromHex(h.startsWith('0x') ? h.slice(2) : h);
+      if (b === undefined || b.length > 32) {
+        err(`error: --subaccount must be at most 32 bytes of hex, got "${h}"`);
+        return 2;
+      }
+      sub = new Uint8Array(32);
+      sub.set(b, 32 - b.length); // a shorter subaccount is left-padded with zeros (big-endian number)
+    } else if (args[i]!.startsWith('--')) throw new UsageError(`unknown option ${args[i]}`);
+    else rest.push(args[i]!);
+  }
+  if (rest.length !== 1) throw new UsageError('account-id takes one principal');
+  const p = parsePrincipal(rest[0]!, true);
+  if (isPrincipalError(p)) {
+    err(`error: invalid principal "${rest[0]}": ${p.kind === 'PrincipalTooLong' ? `${p.length} bytes, more than 29` : p.reason}`);
+    return 2;
+  }
+  out(toHex(accountIdBytes(p, sub)));
+  return 0;
+};
+
+const main = (argv: string[]): number => {
+  const [cmd, ...args] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        out(HELP);
+        return cmd === undefined ? 2 : 0;
+      case 'replay':
+        return cmdReplay(args);
+      case 'principal':
+        return cmdPrincipal(args);
+      case 'account-id':
+        return cmdAccountId(args);
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message} (see icspec --help)`);
+      return 2;
+    }
+    err(`internal error: ${(e as Error).message}`);
+    return 3;
+  }
+};
+
+process.exitCode = main(process.argv.slice(2));

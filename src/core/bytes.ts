@@ -1,0 +1,32 @@
+/** Byte helpers: hex and "binary strings" (one char per byte, used as compact map keys). */
+import { hex } from '@scure/base';
+
+export type Bytes = Uint8Array;
+
+export const toHex = (b: Bytes): string => hex.encode(b);
+
+/** Strict lowercase/uppercase hex of even length; undefined when malformed. */
+export const fromHex = (s: string): Bytes | undefined => {
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) return undefined;
+  return hex.decode(s.toLowerCase());
+};
+
+export const concatBytes = (...parts: readonly Bytes[]): Bytes => {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};
+
+export const bytesEqual = (a: Bytes, b: Bytes): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+export const utf8 = (s: string): Bytes => new TextEncoder().encode(s);

@@ -1,0 +1,14 @@
+/** The registry of machines that traces can name (`#meta.machine`). */
+import type { Machine } from './core/machine.js';
+import { ledgerMachine } from './ledger/machine.js';
+
+export interface MachineEntry {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly machine: Machine<any, any>;
+  /** JSON Schema (spec/schema/) of the machine's action vocabulary */
+  readonly schema: string;
+}
+
+export const MACHINES: Readonly<Record<string, MachineEntry>> = {
+  ledger: { machine: ledgerMachine, schema: 'ledger.schema.json' },
+};
