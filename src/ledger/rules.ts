@@ -1,6 +1,7 @@
 /**
  * ICP ledger rules (spec/ledger.md). Each guard and effect cites its requirement ID.
  * All rules are pure: they return a new state and never change their input.
+ * [LED-REJECT-NOCHANGE.1] a rejected or not-enabled call returns Left, which carries no state.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { toHex, type Bytes } from '../core/bytes.js';

@@ -94,6 +94,7 @@ const norm = (s: string): string => s.toLowerCase().replace(/[_\s-]/g, '');
 /** Quint qualifies imported variables (`mod::inst::x`); `mbt::` names are kept. */
 const unqualify = (v: string): string => (v.startsWith('mbt::') ? v : v.slice(v.lastIndexOf('::') + (v.includes('::') ? 2 : 0)));
 
+/** [TRC-MACHINE.1] */
 const machineOf = (meta: Record<string, unknown>): string | undefined => {
   if (typeof meta.machine === 'string') return meta.machine;
   if (typeof meta.source === 'string') {
@@ -134,7 +135,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
   const voc = vocabulary(entry);
   const byName = new Map(doc.vars.map((raw) => [unqualify(raw), raw] as const));
   const actionVar = byName.get(ACTION_VAR);
-  const mbt = actionVar === undefined && byName.has(MBT_ACTION);
+  const mbt = actionVar === undefined && byName.has(MBT_ACTION); // [TRC-MBT.1]
   if (actionVar === undefined && !mbt) return bad('/vars', `the trace has no "${ACTION_VAR}" variable (nor "${MBT_ACTION}")`);
   const outcomeVar = byName.get(OUTCOME_VAR);
   const compared = [...byName.keys()].filter((k) => k in m.view);
@@ -156,7 +157,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         const expectInit = i === 0;
         if (expectInit && tag !== m.initAction) return bad(`${ptr}/tag`, `the first state's action must be "${m.initAction}", not "${tag}"`);
         if (!expectInit && !(tag in m.actions)) return bad(`${ptr}/tag`, `unknown action "${tag}" for machine ${machineName} (known: ${Object.keys(m.actions).join(', ')})`);
-        const sv = voc.action(tag);
+        const sv = voc.action(tag); // [TRC-VOCAB.1]
         if (sv && !sv(a.value)) {
           const { pointer, message } = ajvError(sv.errors?.[0]);
           return bad(`${ptr}/value${pointer}`, `${tag}: ${message}`);
