@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { toHex } from '../core/bytes.js';
 import type { ActionSpec, AnyActionSpec, Invariant, Machine } from '../core/machine.js';
 import { U64_MAX } from '../core/num.js';
-import { Blob, Nat, Opt, PrincipalText, Rec, U64, Unit } from '../trace/codecs.js';
+import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64, Unit } from '../trace/codecs.js';
 import { map, NONE, option, some, type ItfValue } from '../trace/itf.js';
 import { accountId, type Account } from './account.js';
 import { blockHash, parentHash } from './encoding.js';
@@ -38,7 +38,7 @@ export const InitCodec = Rec('Init', {
   transfer_fee: Opt(U64),
   transaction_window: Opt(U64),
   permitted_drift: Opt(U64),
-  initial_values: Opt(t.array(t.tuple([AccountIdHexCodec, U64]))),
+  initial_values: Opt(List(Tup2(AccountIdHexCodec, U64))),
   time: Opt(U64),
 });
 type InitArgs = t.TypeOf<typeof InitCodec>;

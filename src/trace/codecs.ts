@@ -134,3 +134,21 @@ export const decodeWith = <A>(codec: t.Decoder<unknown, A>, u: unknown): { ok: t
   const r = codec.decode(u);
   return isRight(r) ? { ok: true, value: r.right } : { ok: false, ...firstError(r.left) };
 };
+
+/** An ITF tuple `{"#tup": [a, b]}` (a plain list is accepted too: Apalache writes some tuples as lists). */
+export const Tup2 = <A, B>(a: t.Type<A, ItfValue, unknown>, b: t.Type<B, ItfValue, unknown>) => {
+  const inner = t.tuple([a, b]);
+  return new t.Type<[A, B], ItfValue, unknown>(
+    `(${a.name}, ${b.name})`,
+    inner.is,
+    (u, c) => {
+      const xs = Array.isArray(u) ? u : typeof u === 'object' && u !== null && Array.isArray((u as { '#tup'?: unknown })['#tup']) ? (u as { '#tup': unknown[] })['#tup'] : undefined;
+      if (xs === undefined) return t.failure(u, c, `expected a tuple (${a.name}, ${b.name})`);
+      return inner.validate(xs, t.appendContext(c, '#tup', inner, xs));
+    },
+    ([x, y]) => ({ '#tup': [a.encode(x), b.encode(y)] }),
+  );
+};
+
+/** An ITF list of elements. */
+export const List = <A>(el: t.Type<A, ItfValue, unknown>) => t.array(el) as unknown as t.Type<A[], ItfValue, unknown>;

@@ -92,7 +92,7 @@ const ajvError = (e: ErrorObject | undefined): { pointer: string; message: strin
 const norm = (s: string): string => s.toLowerCase().replace(/[_\s-]/g, '');
 
 /** Quint qualifies imported variables (`mod::inst::x`); `mbt::` names are kept. */
-const unqualify = (v: string): string => (v.startsWith('mbt::') ? v : v.slice(v.lastIndexOf('::') + (v.includes('::') ? 2 : 0)));
+const unqualify = (v: string): string => (v.startsWith('mbt::') || !v.includes('::') ? v : v.slice(v.lastIndexOf('::') + 2));
 
 /** [TRC-MACHINE.1] */
 const machineOf = (meta: Record<string, unknown>): string | undefined => {

@@ -1,0 +1,40 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PMap } from '../src/core/pmap.js';
+
+/** Operations on arbitrary earlier versions: PMap must behave as if every version were an independent copy. */
+type Op = { kind: 'set'; v: number; k: number; x: number } | { kind: 'del'; v: number; k: number } | { kind: 'read'; v: number; k: number };
+const arbOp: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('set' as const), v: fc.nat(), k: fc.nat({ max: 20 }), x: fc.integer() }),
+  fc.record({ kind: fc.constant('del' as const), v: fc.nat(), k: fc.nat({ max: 20 }) }),
+  fc.record({ kind: fc.constant('read' as const), v: fc.nat(), k: fc.nat({ max: 20 }) }),
+);
+
+describe('PMap (persistent map behind the state API)', () => {
+  it('every version reads as an independent immutable copy, whatever order versions are touched in', () => {
+    fc.assert(
+      fc.property(fc.array(arbOp, { maxLength: 200 }), (ops) => {
+        const versions: PMap<number, number>[] = [PMap.empty()];
+        const models: Map<number, number>[] = [new Map()];
+        for (const op of ops) {
+          const i = op.v % versions.length;
+          const pm = versions[i]!;
+          const m = models[i]!;
+          if (op.kind === 'read') {
+            expect(pm.get(op.k)).toBe(m.get(op.k));
+            expect(pm.has(op.k)).toBe(m.has(op.k));
+            expect(pm.size).toBe(m.size);
+          } else {
+            const next = new Map(m);
+            if (op.kind === 'set') next.set(op.k, op.x);
+            else next.delete(op.k);
+            versions.push(op.kind === 'set' ? pm.set(op.k, op.x) : pm.delete(op.k));
+            models.push(next);
+          }
+        }
+        versions.forEach((pm, i) => expect(new Map(pm.entries())).toEqual(models[i]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

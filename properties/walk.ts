@@ -1,0 +1,106 @@
+/**
+ * Model-based random walks: apply random actions to a machine, check a step predicate and
+ * the invariants after every step, and save a shrunk counterexample as a regression trace.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import * as E from 'fp-ts/lib/Either.js';
+import { checkInvariants, type Machine, type Result } from '../src/core/machine.js';
+import { packageRoot } from '../src/core/root.js';
+import { decodeWith } from '../src/trace/codecs.js';
+import { canon, type ItfValue } from '../src/trace/itf.js';
+import { record, type RecordedAction } from '../src/trace/replay.js';
+
+export interface StepInfo<S> {
+  readonly index: number;
+  readonly action: RecordedAction;
+  readonly before: S;
+  readonly result: Result<S, unknown, unknown>;
+  /** the state after the step (= before when the step failed) */
+  readonly after: S;
+}
+
+/** The whole view as one canonical string (for "unchanged" checks). */
+export const viewCanon = <S>(m: Machine<S, unknown>, s: S): string =>
+  Object.keys(m.view)
+    .map((k) => `${k}=${canon(m.view[k]!(s))}`)
+    .join(';');
+
+/** Run a walk; return the first problem (step predicate, invariant or persistence), or undefined. */
+export const runWalk = <S, C>(m: Machine<S, C>, init: ItfValue, actions: readonly RecordedAction[], check?: (st: StepInfo<S>) => string | undefined): string | undefined => {
+  const d = decodeWith(m.initArgs, init);
+  if (!d.ok) return `init does not decode: ${d.pointer}: ${d.message}`;
+  const r0 = m.init(d.value);
+  if (E.isLeft(r0)) return undefined; // an invalid init is not a walk
+  let s = r0.right;
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i]!;
+    const spec = m.actions[a.tag]!;
+    const args = decodeWith(spec.args, a.args);
+    if (!args.ok) return `step ${i}: arguments do not decode: ${args.pointer}: ${args.message}`;
+    const before = viewCanon(m as Machine<S, unknown>, s);
+    const result = spec.rule(s, args.value) as Result<S, unknown, unknown>;
+    const after = E.isRight(result) ? result.right.state : s;
+    // persistence: the old state reads exactly as before, whatever the rule did
+    if (viewCanon(m as Machine<S, unknown>, s) !== before) return `step ${i} (${a.tag}): the rule changed its input state`;
+    const inv = checkInvariants(m as Machine<S, unknown>, after)[0];
+    if (inv) return `step ${i} (${a.tag}): invariant ${inv.name} [${inv.req}] violated: ${inv.message}`;
+    const msg = check?.({ index: i, action: a, before: s, result, after });
+    if (msg) return `step ${i} (${a.tag}): ${msg}`;
+    s = after;
+  }
+  return undefined;
+};
+
+/**
+ * fast-check over walks. On failure, the shrunk counterexample is written as an ITF trace
+ * (to `traces/<machine>/regressions/` unless `dir` is given) and the test fails with its path.
+ */
+const failMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export const checkWalks = <S, C>(opts: {
+  name: string;
+  machine: Machine<S, C>;
+  requirements: readonly string[];
+  arb: fc.Arbitrary<{ init: ItfValue; actions: RecordedAction[] }>;
+  check?: (st: StepInfo<S>) => string | undefined;
+  numRuns?: number;
+  dir?: string;
+}): { failed: false } | { failed: true; file: string; message: string; seed: number } => {
+  const res = fc.check(
+    fc.property(opts.arb, ({ init, actions }) => {
+      const p = runWalk(opts.machine, init, actions, opts.check);
+      if (p) throw new Error(p);
+    }),
+    opts.numRuns === undefined ? {} : { numRuns: opts.numRuns },
+  );
+  if (!res.failed) return { failed: false };
+  const [{ init, actions }] = res.counterexample!;
+  const dir = opts.dir ?? join(packageRoot(), 'traces', opts.machine.name, 'regressions');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${opts.name}-seed${res.seed}.itf.json`);
+  const { trace } = record(opts.machine, init, actions, {
+    meta: { description: `shrunk counterexample of ${opts.name}: ${failMessage(res.errorInstance)}`, requirements: opts.requirements, seed: res.seed, source: 'properties/walk.ts' },
+  });
+  writeFileSync(file, JSON.stringify(trace, null, 1) + '\n');
+  return { failed: true, file, message: failMessage(res.errorInstance), seed: res.seed };
+};
+
+/** Apply actions from an init (ITF arguments); the states after each accepted step. undefined when init is invalid. */
+export const applyAll = <S, C>(m: Machine<S, C>, init: ItfValue, actions: readonly RecordedAction[]): S[] | undefined => {
+  const d = decodeWith(m.initArgs, init);
+  if (!d.ok) throw new Error(`init does not decode: ${d.pointer}: ${d.message}`);
+  const r0 = m.init(d.value);
+  if (E.isLeft(r0)) return undefined;
+  const states = [r0.right];
+  let s = r0.right;
+  for (const a of actions) {
+    const spec = m.actions[a.tag]!;
+    const args = decodeWith(spec.args, a.args);
+    if (!args.ok) throw new Error(`arguments do not decode: ${args.pointer}: ${args.message}`);
+    const r = spec.rule(s, args.value) as Result<S, unknown, unknown>;
+    if (E.isRight(r)) states.push((s = r.right.state));
+  }
+  return states;
+};
