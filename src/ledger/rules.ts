@@ -195,6 +195,28 @@ const commit = (s: LedgerState, tx: Transaction, now: bigint, digest: number | u
   };
 };
 
+/**
+ * The part both transfer endpoints share once the operation is classified: time checks and
+ * deduplication, then funds, then the effects and the new block. Each endpoint names its errors.
+ */
+const execute = <Er>(
+  s: LedgerState,
+  tx: Transaction,
+  now: bigint,
+  errs: { tooOld: Er; future: Er; duplicate: (index: bigint) => Er },
+): Result<LedgerState, bigint, Er | { readonly tag: 'InsufficientFunds'; readonly balance: bigint } | Trap> => {
+  const tc = checkTime(s, tx, now);
+  if (tc.kind === 'tooOld') return reject('LED-TX-TOO-OLD.1', errs.tooOld);
+  if (tc.kind === 'future') return reject('LED-TX-FUTURE.1', errs.future);
+  if (tc.kind === 'dup') return reject('LED-DEDUP.1', errs.duplicate(BigInt(tc.index)));
+  const eff = applyOperation(s, tx.operation);
+  if (E.isLeft(eff))
+    return eff.left.kind === 'funds'
+      ? reject('LED-INSUFFICIENT.1', { tag: 'InsufficientFunds', balance: eff.left.balance })
+      : reject('LED-SUPPLY-U64.1', trap('SupplyExceeded', 'total token supply exceeded'));
+  return ok(commit(s, tx, now, tc.digest, eff.right), BigInt(s.blocks.length));
+};
+
 // ---------------------------------------------------------------- init
 /** [LED-INIT.1] */
 export const init = (a: LedgerInit): E.Either<string, LedgerState> => {
@@ -271,16 +293,11 @@ export const icrc1Transfer = (s: LedgerState, a: Icrc1TransferArgs): Result<Ledg
     icrc1Memo: a.memo === undefined ? undefined : toHex(a.memo),
     createdAtTime: a.created_at_time,
   };
-  const tc = checkTime(s, tx, a.now);
-  if (tc.kind === 'tooOld') return reject('LED-TX-TOO-OLD.1', { tag: 'TooOld' });
-  if (tc.kind === 'future') return reject('LED-TX-FUTURE.1', { tag: 'CreatedInFuture', ledger_time: a.now });
-  if (tc.kind === 'dup') return reject('LED-DEDUP.1', { tag: 'Duplicate', duplicate_of: BigInt(tc.index) });
-  const eff = applyOperation(s, op);
-  if (E.isLeft(eff))
-    return eff.left.kind === 'funds'
-      ? reject('LED-INSUFFICIENT.1', { tag: 'InsufficientFunds', balance: eff.left.balance })
-      : reject('LED-SUPPLY-U64.1', trap('SupplyExceeded', 'total token supply exceeded'));
-  return ok(commit(s, tx, a.now, tc.digest, eff.right), BigInt(s.blocks.length));
+  return execute<Icrc1TransferError>(s, tx, a.now, {
+    tooOld: { tag: 'TooOld' },
+    future: { tag: 'CreatedInFuture', ledger_time: a.now },
+    duplicate: (i) => ({ tag: 'Duplicate', duplicate_of: i }),
+  });
 };
 
 // ---------------------------------------------------------------- legacy transfer
@@ -329,16 +346,11 @@ export const legacyTransfer = (s: LedgerState, a: LegacyTransferArgs): Result<Le
   }
   // [LED-LEGACY-CREATED.1] a legacy transaction without created_at_time is created at `now` (and deduplicated)
   const tx: Transaction = { operation: op, memo: a.memo, icrc1Memo: undefined, createdAtTime: a.created_at_time ?? a.now };
-  const tc = checkTime(s, tx, a.now);
-  if (tc.kind === 'tooOld') return reject('LED-TX-TOO-OLD.1', { tag: 'TxTooOld', allowed_window_nanos: s.cfg.transactionWindow });
-  if (tc.kind === 'future') return reject('LED-TX-FUTURE.1', { tag: 'TxCreatedInFuture' });
-  if (tc.kind === 'dup') return reject('LED-DEDUP.1', { tag: 'TxDuplicate', duplicate_of: BigInt(tc.index) });
-  const eff = applyOperation(s, op);
-  if (E.isLeft(eff))
-    return eff.left.kind === 'funds'
-      ? reject('LED-INSUFFICIENT.1', { tag: 'InsufficientFunds', balance: eff.left.balance })
-      : reject('LED-SUPPLY-U64.1', trap('SupplyExceeded', 'total token supply exceeded'));
-  return ok(commit(s, tx, a.now, tc.digest, eff.right), BigInt(s.blocks.length));
+  return execute<LegacyTransferError>(s, tx, a.now, {
+    tooOld: { tag: 'TxTooOld', allowed_window_nanos: s.cfg.transactionWindow },
+    future: { tag: 'TxCreatedInFuture' },
+    duplicate: (i) => ({ tag: 'TxDuplicate', duplicate_of: i }),
+  });
 };
 
 // ---------------------------------------------------------------- queries
