@@ -33,7 +33,8 @@ export class ItfDecodeError extends Error {
   }
 }
 
-const escPtr = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
+/** Escape one JSON-pointer segment (RFC 6901). */
+export const escPtr = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
  * JSON → ItfValue. `{"#bigint": "n"}` → bigint; legacy JSON integers are accepted

@@ -9,7 +9,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { packageRoot } from '../core/root.js';
 import { MACHINES, type MachineEntry } from '../machines.js';
 import { decodeWith } from './codecs.js';
-import { fromJson, ItfDecodeError, type ItfValue } from './itf.js';
+import { escPtr, fromJson, ItfDecodeError, type ItfValue } from './itf.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const Ajv2020 = ((_Ajv2020 as any).default ?? _Ajv2020) as typeof import('ajv/dist/2020.js').default;
@@ -43,6 +43,8 @@ export interface LoadedTrace {
   readonly requirements: readonly string[];
   /** view variables compared at every step */
   readonly compared: readonly string[];
+  /** JSON-pointer segment of each variable as the file spells it (Quint may qualify names) */
+  readonly segment: Readonly<Record<string, string>>;
   /** variables present in the trace that the machine does not know (reported, not compared) */
   readonly ignored: readonly string[];
   readonly steps: readonly Step[];
@@ -124,7 +126,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
   if (doc.loop !== undefined && doc.loop >= doc.states.length) return bad('/loop', `loop index ${doc.loop} ≥ number of states ${doc.states.length}`);
   for (let i = 0; i < doc.states.length; i++) {
     for (const name of doc.vars) if (!(name in doc.states[i]!)) return bad(`/states/${i}`, `state lacks variable "${name}" listed in vars`);
-    for (const k of Object.keys(doc.states[i]!)) if (k !== '#meta' && !doc.vars.includes(k)) return bad(`/states/${i}/${k}`, `variable "${k}" is not listed in vars`);
+    for (const k of Object.keys(doc.states[i]!)) if (k !== '#meta' && !doc.vars.includes(k)) return bad(`/states/${i}/${escPtr(k)}`, `variable "${k}" is not listed in vars`);
   }
   if (doc.states.length === 0) return bad('/states', 'a trace needs at least its initial state');
   const machineName = machineOf(meta);
@@ -138,6 +140,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
   const mbt = actionVar === undefined && byName.has(MBT_ACTION); // [TRC-MBT.1]
   if (actionVar === undefined && !mbt) return bad('/vars', `the trace has no "${ACTION_VAR}" variable (nor "${MBT_ACTION}")`);
   const outcomeVar = byName.get(OUTCOME_VAR);
+  const seg = (logical: string): string => escPtr(byName.get(logical) ?? logical);
   const compared = [...byName.keys()].filter((k) => k in m.view);
   const ignored = [...byName.keys()].filter((k) => !(k in m.view) && k !== ACTION_VAR && k !== OUTCOME_VAR && !k.startsWith('mbt::'));
   const actionsByNorm = new Map([m.initAction, ...Object.keys(m.actions)].map((a) => [norm(a), a] as const));
@@ -151,7 +154,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
       let argsPtr: string;
       if (!mbt) {
         const a = st[actionVar!] as { tag?: unknown; value?: unknown };
-        const ptr = `/states/${i}/${actionVar}`;
+        const ptr = `/states/${i}/${seg(ACTION_VAR)}`;
         if (typeof a !== 'object' || a === null || typeof a.tag !== 'string') return bad(ptr, 'the action must be a variant {"tag": name, "value": arguments}');
         tag = a.tag;
         const expectInit = i === 0;
@@ -166,7 +169,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         argsPtr = `${ptr}/value`;
       } else {
         const taken = st[byName.get(MBT_ACTION)!];
-        const ptr = `/states/${i}/${byName.get(MBT_ACTION)}`;
+        const ptr = `/states/${i}/${seg(MBT_ACTION)}`;
         if (typeof taken !== 'string') return bad(ptr, 'mbt::actionTaken must be a string');
         const found = i === 0 ? m.initAction : actionsByNorm.get(norm(taken));
         if (found === undefined) return bad(ptr, `unknown action "${taken}" for machine ${machineName}`);
@@ -178,11 +181,11 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
           if (o && o.tag === 'Some') args[k] = o.value;
         }
         rawArgs = args;
-        argsPtr = `/states/${i}/${byName.get(MBT_PICKS) ?? MBT_PICKS}`;
+        argsPtr = `/states/${i}/${seg(MBT_PICKS)}`;
       }
       if (outcomeVar !== undefined && !voc.outcome(st[outcomeVar])) {
         const { pointer, message } = ajvError(voc.outcome.errors?.[0]);
-        return bad(`/states/${i}/${outcomeVar}${pointer}`, `outcome: ${message}`);
+        return bad(`/states/${i}/${seg(OUTCOME_VAR)}${pointer}`, `outcome: ${message}`);
       }
       const argsItf = fromJson(rawArgs ?? {}, argsPtr);
       let args: unknown;
@@ -199,15 +202,16 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         args = d.value;
       }
       const view: Record<string, ItfValue> = {};
-      for (const name of compared) view[name] = fromJson(st[byName.get(name)!], `/states/${i}/${byName.get(name)}`);
-      steps.push({ index: i, tag, args, outcome: outcomeVar === undefined ? undefined : fromJson(st[outcomeVar], `/states/${i}/${outcomeVar}`), view });
+      for (const name of compared) view[name] = fromJson(st[byName.get(name)!], `/states/${i}/${seg(name)}`);
+      steps.push({ index: i, tag, args, outcome: outcomeVar === undefined ? undefined : fromJson(st[outcomeVar], `/states/${i}/${seg(OUTCOME_VAR)}`), view });
     }
   } catch (e) {
     if (e instanceof ItfDecodeError) return bad(e.pointer, e.message);
     throw e;
   }
   const requirements = Array.isArray(meta.requirements) ? meta.requirements.filter((x): x is string => typeof x === 'string') : [];
-  return { ok: true, file, machineName, entry, meta, requirements, compared, ignored, steps };
+  const segment = Object.fromEntries([...byName.keys()].map((k) => [k, seg(k)]));
+  return { ok: true, file, machineName, entry, meta, requirements, compared, segment, ignored, steps };
 };
 
 export const loadTrace = (file: string): LoadedTrace | BadInput => {

@@ -62,17 +62,17 @@ export const replay = <S, C>(m: Machine<S, C>, trace: LoadedTrace, opts: ReplayO
   const initReqs = ['TRC-INIT.1'];
   const initOutcome = E.isRight(initR) ? variant('Ok', UNIT) : variant('Err', initR.left);
   if (s0.outcome !== undefined) {
-    const d = diff(s0.outcome, initOutcome, 'outcome', `/states/0/${OUTCOME_VAR}`);
+    const d = diff(s0.outcome, initOutcome, 'outcome', `/states/0/${trace.segment[OUTCOME_VAR]}`);
     if (d) return report(0, { step: 0, action: m.initAction, kind: 'init', path: d.path, pointer: d.pointer, expected: show(d.expected), actual: show(d.actual), reqs: initReqs });
   }
   if (E.isLeft(initR))
-    return report(0, { step: 0, action: m.initAction, kind: 'init', path: 'init', pointer: `/states/0/${ACTION_VAR}`, expected: 'a valid initial state', actual: initR.left, reqs: initReqs });
+    return report(0, { step: 0, action: m.initAction, kind: 'init', path: 'init', pointer: `/states/0/${trace.segment[ACTION_VAR] ?? ACTION_VAR}`, expected: 'a valid initial state', actual: initR.left, reqs: initReqs });
   let state = initR.right;
   const compareView = (i: number, action: string, reqs: readonly string[]): Divergence | undefined => {
     const st = steps[i]!;
     for (const name of trace.compared) {
       const actual = m.view[name]!(state);
-      const d = diff(st.view[name]!, actual, name, `/states/${st.index}/${name}`);
+      const d = diff(st.view[name]!, actual, name, `/states/${st.index}/${trace.segment[name]}`);
       if (d) return { step: st.index, action, kind: 'view', path: d.path, pointer: d.pointer, expected: show(d.expected), actual: show(d.actual), reqs };
     }
     if (checkInv) {
@@ -90,7 +90,7 @@ export const replay = <S, C>(m: Machine<S, C>, trace: LoadedTrace, opts: ReplayO
     const out = outcomeOf(spec, r);
     const reqs = out.req === undefined ? spec.reqs : [...spec.reqs, out.req];
     if (st.outcome !== undefined) {
-      const d = diff(st.outcome, out.value, 'outcome', `/states/${st.index}/${OUTCOME_VAR}`);
+      const d = diff(st.outcome, out.value, 'outcome', `/states/${st.index}/${trace.segment[OUTCOME_VAR]}`);
       if (d) return report(i, { step: st.index, action: st.tag, kind: 'outcome', path: d.path, pointer: d.pointer, expected: show(d.expected), actual: show(d.actual), reqs });
     }
     if (E.isRight(r)) state = r.right.state;

@@ -1,0 +1,189 @@
+/**
+ * The built command line (bin/icspec.js): principal, account-id and replay, their exit
+ * codes (0 conforms, 1 divergence, 2 bad input/usage) and their one-line errors.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleLedgerTrace, updateAt } from './arbitraries-itf.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const FIXTURES = join(ROOT, 'properties', 'fixtures');
+
+/** Newest modification time of any file under src/. */
+const newestSrc = (dir: string): number =>
+  readdirSync(dir).reduce((m, e) => {
+    const p = join(dir, e);
+    const st = statSync(p);
+    return Math.max(m, st.isDirectory() ? newestSrc(p) : st.mtimeMs);
+  }, 0);
+
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'icspec.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const lines = (s: string) => s.split('\n').filter((l) => l.length > 0);
+const noStack = (s: string) => {
+  expect(s).not.toMatch(/^\s+at /m);
+  expect(s).not.toMatch(/Error:.*\n\s+at /);
+};
+
+let dir: string;
+const file = (name: string) => join(dir, name);
+
+/** Malformed trace files, each with the JSON pointer its error line must name. */
+const BAD: ReadonlyArray<{ name: string; content: (t: unknown) => string; pointer: string }> = [
+  { name: 'bad-not-json.itf.json', content: () => '{"vars": [', pointer: '/' },
+  { name: 'bad-machine.itf.json', content: (t) => JSON.stringify(updateAt(t, ['#meta', 'machine'], () => 'nns')), pointer: '/#meta/machine' },
+  { name: 'bad-range.itf.json', content: (t) => JSON.stringify(updateAt(t, ['states', '1', 'last_action', 'value', 'now'], () => ({ '#bigint': '18446744073709551616' }))), pointer: '/states/1/last_action/value/now' },
+  {
+    name: 'bad-principal.itf.json',
+    content: (t) => JSON.stringify(updateAt(t, ['states', '2', 'last_action', 'value', 'caller'], (s) => (s as string).toUpperCase())),
+    pointer: '/states/2/last_action/value/caller',
+  },
+  { name: 'bad-first-action.itf.json', content: (t) => JSON.stringify(updateAt(t, ['states', '0', 'last_action', 'tag'], () => 'Transfer')), pointer: '/states/0/last_action/tag' },
+];
+
+beforeAll(() => {
+  if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newestSrc(join(ROOT, 'src'))) {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+  }
+  dir = mkdtempSync(join(tmpdir(), 'icspec-cli-'));
+  const t = sampleLedgerTrace();
+  writeFileSync(file('good.itf.json'), JSON.stringify(t));
+  // one altered value: the total supply after the legacy transfer (step 2)
+  writeFileSync(file('diverges.itf.json'), JSON.stringify(updateAt(t, ['states', '2', 'total_supply'], () => ({ '#bigint': '123' }))));
+  for (const b of BAD) writeFileSync(file(b.name), b.content(t));
+  writeFileSync(file('ignored.json'), 'not a trace, and not *.itf.json');
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('icspec principal / account-id', () => {
+  it('[PRN-TEXT.1] [PRN-CLASS.1] [PRN-CANISTER-ID.1] principal prints text, hex and class for text and hex inputs', () => {
+    const cases: Array<[string, string, string, string]> = [
+      ['ryjl3-tyaaa-aaaaa-aaaba-cai', 'ryjl3-tyaaa-aaaaa-aaaba-cai', '00000000000000020101', 'opaque'],
+      ['2vxsx-fae', '2vxsx-fae', '04', 'anonymous'],
+      ['aaaaa-aa', 'aaaaa-aa', '', 'management'],
+      ['0x04', '2vxsx-fae', '04', 'anonymous'],
+      ['abcd01', 'em77e-bvlzu-aq', 'abcd01', 'opaque'],
+      ['00000000000000020101', 'ryjl3-tyaaa-aaaaa-aaaba-cai', '00000000000000020101', 'opaque'],
+      ['RYJL3-TYAAA-AAAAA-AAABA-CAI', 'ryjl3-tyaaa-aaaaa-aaaba-cai', '00000000000000020101', 'opaque'],
+    ];
+    for (const [input, text, hex, cls] of cases) {
+      const r = run('principal', input);
+      expect(r.code, input).toBe(0);
+      expect(r.stderr).toBe('');
+      const out = lines(r.stdout).map((l) => l.replace(/\s+/g, ' ').trim());
+      expect(out).toEqual([`text: ${text}`, `hex: ${hex}`.trim(), `class: ${cls}`]);
+    }
+  });
+
+  it('[PRN-PARSE.1] [PRN-BYTES.1] an invalid principal exits 2 with one error line and no stack trace', () => {
+    for (const input of ['ryjl3-tyaaa-aaaaa-aaaba-caj', 'not a principal', '2vxsxfae', `0x${'00'.repeat(30)}`]) {
+      const r = run('principal', input);
+      expect(r.code, input).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(lines(r.stderr), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(/^error: invalid principal/);
+      noStack(r.stderr);
+    }
+    const usage = run('principal');
+    expect(usage.code).toBe(2);
+    expect(lines(usage.stderr)).toHaveLength(1);
+    noStack(usage.stderr);
+  });
+
+  it('[LED-ACCOUNT-ID.1] [LED-ACCOUNT-DEFAULT.1] account-id prints the published account identifiers', () => {
+    const anon = run('account-id', '2vxsx-fae');
+    expect(anon).toEqual({ code: 0, stdout: '1c7a48ba6a562aa9eaa2481a9049cdf0433b9738c992d698c31d8abf89cadc79\n', stderr: '' });
+    expect(run('account-id', 'ryjl3-tyaaa-aaaaa-aaaba-cai').stdout.trim()).toBe('883eef7c44be51afe4a4420d4df4beff708f3cf2f5de5efcc9f58680bb0f3690');
+    expect(run('account-id', '2vxsx-fae', '--subaccount', `${'00'.repeat(31)}01`).stdout.trim()).toBe('b8fab0be4ad596a3739ab93e7316a8647ee72e167709441da49ce9171828629d');
+    expect(run('account-id', '2vxsx-fae', '--subaccount', '00'.repeat(32)).stdout.trim()).toBe('1c7a48ba6a562aa9eaa2481a9049cdf0433b9738c992d698c31d8abf89cadc79');
+    const badSub = run('account-id', '2vxsx-fae', '--subaccount', '00'.repeat(33));
+    expect(badSub.code).toBe(2);
+    expect(lines(badSub.stderr)).toHaveLength(1);
+    noStack(badSub.stderr);
+  });
+});
+
+describe('icspec replay', () => {
+  it('[TRC-REPLAY.1] [TRC-INIT.1] a valid trace conforms: exit 0, reported as conforms', () => {
+    const r = run('replay', file('good.itf.json'), join(FIXTURES, 'ledger-mint-burn.itf.json'));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/good\.itf\.json\s+ledger\s+5\s+conforms/);
+    expect(r.stdout).toMatch(/ledger-mint-burn\.itf\.json\s+ledger\s+3\s+conforms/);
+    expect(r.stdout).toContain('2 traces, 8 steps: 2 conform, 0 diverge, 0 bad input');
+  });
+
+  it('[TRC-DIVERGENCE.1] [TRC-REPLAY.1] a trace with one altered value: exit 1, stdout names the step, action, path, pointer, expected, actual and requirement IDs', () => {
+    const r = run('replay', file('good.itf.json'), file('diverges.itf.json'));
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/good\.itf\.json\s+ledger\s+5\s+conforms/);
+    expect(r.stdout).toMatch(/diverges\.itf\.json\s+ledger\s+5\s+DIVERGES at step 2/);
+    const block = r.stdout.slice(r.stdout.indexOf('DIVERGENCE in'));
+    expect(block).toContain(`DIVERGENCE in ${file('diverges.itf.json')}`);
+    expect(block).toMatch(/step 2: Transfer \(view\)/);
+    expect(block).toMatch(/path:\s+total_supply\n/);
+    expect(block).toMatch(/pointer:\s+\/states\/2\/total_supply\n/);
+    expect(block).toMatch(/expected:\s+\{"#bigint":"123"\}\n/);
+    expect(block).toMatch(/actual:\s+\{"#bigint":"\d+"\}\n/);
+    expect(block).not.toMatch(/actual:\s+\{"#bigint":"123"\}/);
+    expect(block).toMatch(/requirements:.*LED-LEGACY-TRANSFER\.1/);
+    expect(r.stdout).toContain('2 traces, 10 steps: 1 conform, 1 diverge, 0 bad input');
+  });
+
+  it('[TRC-BAD-INPUT.1] [TRC-RANGE.1] [TRC-MACHINE.1] [TRC-VOCAB.1] malformed files: exit 2, exactly one error line per file naming it and a JSON pointer; the other traces are still replayed', () => {
+    const r = run('replay', dir, join(FIXTURES, 'bad-unknown-action.itf.json'));
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    noStack(r.stderr);
+    const errs = lines(r.stderr);
+    expect(errs).toHaveLength(BAD.length + 1);
+    for (const l of errs) expect(l).toMatch(/^error: \S+\.itf\.json: \/\S*: \S.*$/);
+    for (const b of BAD) {
+      const mine = errs.filter((l) => l.startsWith(`error: ${file(b.name)}: `));
+      expect(mine, b.name).toHaveLength(1);
+      expect(mine[0]!.slice(`error: ${file(b.name)}: `.length).split(': ')[0]).toBe(b.pointer);
+    }
+    const fx = errs.filter((l) => l.includes('bad-unknown-action.itf.json'));
+    expect(fx).toHaveLength(1);
+    expect(fx[0]).toContain(': /states/1/last_action/tag: ');
+    // the valid and the diverging trace are still replayed and reported; ignored.json is not read
+    expect(r.stdout).toMatch(/good\.itf\.json\s+ledger\s+5\s+conforms/);
+    expect(r.stdout).toMatch(/diverges\.itf\.json\s+ledger\s+5\s+DIVERGES at step 2/);
+    expect(r.stdout).toContain(`2 traces, 10 steps: 1 conform, 1 diverge, ${BAD.length + 1} bad input`);
+    expect(r.stdout + r.stderr).not.toContain('ignored.json');
+    for (const b of BAD) expect(r.stdout).not.toContain(b.name);
+  });
+
+  it('[TRC-BAD-INPUT.1] a missing path and a usage error exit 2 with one line each', () => {
+    const missing = run('replay', file('nope.itf.json'));
+    expect(missing.code).toBe(2);
+    expect(lines(missing.stderr)).toEqual([`error: ${file('nope.itf.json')}: /: no such file or directory`]);
+    const usage = run('replay');
+    expect(usage.code).toBe(2);
+    expect(lines(usage.stderr)).toHaveLength(1);
+    noStack(usage.stderr);
+    const unknown = run('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(lines(unknown.stderr)).toHaveLength(1);
+  });
+
+  it('[TRC-DIVERGENCE.1] [TRC-BAD-INPUT.1] --json reports the same verdicts as data', () => {
+    const r = run('replay', '--json', file('good.itf.json'), file('diverges.itf.json'), file('bad-range.itf.json'));
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as { traces: number; conforming: number; diverging: number; badInput: Array<{ file: string; pointer: string }>; reports: Array<{ file: string; divergence?: { step: number; pointer: string; reqs: string[] } }> };
+    expect(j).toMatchObject({ traces: 2, conforming: 1, diverging: 1 });
+    expect(j.badInput).toEqual([expect.objectContaining({ file: file('bad-range.itf.json'), pointer: '/states/1/last_action/value/now' })]);
+    const d = j.reports.find((x) => relative(dir, x.file) === 'diverges.itf.json')!.divergence!;
+    expect(d).toMatchObject({ step: 2, pointer: '/states/2/total_supply' });
+    expect(d.reqs).toContain('LED-LEGACY-TRANSFER.1');
+  });
+});
