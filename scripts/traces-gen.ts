@@ -1,0 +1,214 @@
+/**
+ * Generate ledger traces from the Quint model (spec/quint/ledger.qnt) and normalize them.
+ *
+ *   npm run traces:gen                       # the committed traces: traces/ledger/quint/
+ *   node dist/scripts/traces-gen.js --seed 0x2a --out /tmp/t --n 5 [--steps 30]
+ *
+ * Runs `quint run --backend typescript` (offline; the default rust backend downloads a binary),
+ * checking the model's invariant `inv` on every state, then rewrites each file:
+ * - `#meta.machine = "ledger"`, `#meta.requirements`, `#meta.seed`, `#meta.source` relative;
+ *   the nondeterministic `#meta.timestamp` / `#meta.description` are deleted (byte-stable files);
+ * - the model's internal variables (dedup, sent_icrc, sent_legacy) are removed;
+ * - the Init outcome `OkUnit` becomes `Ok` with a unit payload (a Quint constructor has one
+ *   payload type, and the reference's Init returns `Ok(())` while transfers return `Ok(nat)`).
+ *
+ * Seeds: quint's RNG ("squares") is counter-based and the seed is the initial counter, so two
+ * seeds that are close (1, 2, 3, …) soon fall into the same counter values and yield the same
+ * traces after the first one. Use seeds far apart (random 48-bit values), never consecutive ones.
+ * Trace i of a run does not depend on --n (it depends on --steps).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { packageRoot } from '../src/core/root.js';
+
+/** Pinned defaults for the committed traces. */
+export const DEFAULT_SEED = '0x2b7e1516';
+export const DEFAULT_N = 20;
+export const DEFAULT_STEPS = 30;
+export const DEFAULT_OUT = join('traces', 'ledger', 'quint');
+
+const MODEL = join('spec', 'quint', 'ledger.qnt');
+const SEED_RE = /^(0x[0-9a-fA-F]+|[0-9]+)$/;
+
+/** Requirement IDs the model exercises (names as cited in src/ledger/rules.ts and spec/ledger.md). */
+export const REQUIREMENTS: readonly string[] = [
+  'LED-INIT.1',
+  'LED-ICRC1-TRANSFER.1',
+  'LED-LEGACY-TRANSFER.1',
+  'LED-ICRC1-ERRORS.1',
+  'LED-LEGACY-ERRORS.1',
+  'LED-ACCOUNT-ID.1',
+  'LED-ACCOUNT-DEFAULT.1',
+  'LED-ACCOUNT-ID-CHECK.1',
+  'LED-ANON.1',
+  'LED-MEMO.1',
+  'LED-AMOUNT-U64.1',
+  'LED-BURN.1',
+  'LED-MINT.1',
+  'LED-TRANSFER-FEE.1',
+  'LED-LEGACY-TO.1',
+  'LED-LEGACY-MINT.1',
+  'LED-LEGACY-BURN.1',
+  'LED-LEGACY-CREATED.1',
+  'LED-TX-TOO-OLD.1',
+  'LED-TX-FUTURE.1',
+  'LED-DEDUP.1',
+  'LED-DEDUP-PURGE.1',
+  'LED-INSUFFICIENT.1',
+  'LED-SUPPLY-U64.1',
+  'LED-TRANSFER-EFFECT.1',
+  'LED-FEE-BURN.1',
+  'LED-BALANCE-ZERO.1',
+  'LED-BLOCK-APPEND.1',
+  'LED-TIME.1',
+  'LED-REJECT-NOCHANGE.1',
+  'LED-QUERY-BALANCE.1',
+  'LED-QUERY-ACCOUNT-BALANCE.1',
+  'LED-QUERY-SUPPLY.1',
+  'LED-INV-SUPPLY.1',
+  'LED-INV-RANGE.1',
+  'LED-INV-MINTING.1',
+];
+
+/** Variables written to the trace files, in this order; all others are the model's internals. */
+const KEPT_VARS = ['last_action', 'outcome', 'balances', 'total_supply', 'block_count', 'time', 'last_tx', 'minting_account'];
+
+export interface GenOptions {
+  readonly seed: string;
+  readonly out: string;
+  readonly n: number;
+  readonly steps: number;
+}
+
+export class GenError extends Error {}
+
+const quintBin = (root: string): string => {
+  const bin = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'quint.cmd' : 'quint');
+  if (!existsSync(bin)) throw new GenError(`quint CLI not found at ${bin}: run \`npm install\` (devDependency @informalsystems/quint)`);
+  return bin;
+};
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** One state per line: stable, diff-friendly output. */
+const render = (doc: { '#meta': Json; vars: string[]; states: Json[] }): string =>
+  `{"#meta":${JSON.stringify(doc['#meta'])},\n"vars":${JSON.stringify(doc.vars)},\n"states":[\n${doc.states.map((s) => JSON.stringify(s)).join(',\n')}\n]}\n`;
+
+/** Normalize one raw Quint ITF file (see the header comment). */
+export const normalize = (raw: string, seed: string, index: number, root: string): string => {
+  const doc = JSON.parse(raw) as { '#meta': Record<string, Json>; vars: string[]; states: Array<Record<string, Json>> };
+  const missing = KEPT_VARS.filter((v) => !doc.vars.includes(v));
+  if (missing.length > 0) throw new GenError(`quint output lacks variables ${missing.join(', ')}`);
+  const { timestamp: _t, description: _d, source, ...meta } = doc['#meta'];
+  const states = doc.states.map((s, i) => {
+    const o: Record<string, Json> = { '#meta': s['#meta'] ?? { index: i } };
+    for (const v of KEPT_VARS) o[v] = s[v]!;
+    const out = o.outcome as { tag?: string } | undefined;
+    if (out?.tag === 'OkUnit') o.outcome = { tag: 'Ok', value: { '#tup': [] } };
+    return o;
+  });
+  return render({
+    '#meta': {
+      ...meta,
+      source: typeof source === 'string' ? relative(root, resolve(root, source)).split('\\').join('/') : MODEL,
+      machine: 'ledger',
+      requirements: [...REQUIREMENTS],
+      seed,
+      trace: index,
+    },
+    vars: KEPT_VARS,
+    states,
+  });
+};
+
+/** Run quint and write `trace_<i>.itf.json` (i = 0..n-1) into `out`; returns the written files. */
+export const generate = (opts: GenOptions): string[] => {
+  if (!SEED_RE.test(opts.seed)) throw new GenError(`the seed must be decimal or 0x-hex, got "${opts.seed}"`);
+  const root = packageRoot();
+  const bin = quintBin(root);
+  const out = isAbsolute(opts.out) ? opts.out : join(root, opts.out);
+  mkdirSync(out, { recursive: true });
+  for (const f of readdirSync(out)) if (/^trace_\d+\.itf\.json$/.test(f)) rmSync(join(out, f));
+  const args = [
+    'run',
+    '--backend', 'typescript',
+    '--seed', opts.seed,
+    '--max-steps', String(opts.steps),
+    '--max-samples', String(opts.n),
+    '--n-traces', String(opts.n),
+    '--invariant', 'inv',
+    '--verbosity', '0',
+    '--out-itf', join(out, 'trace_{seq}.itf.json'),
+    join(root, MODEL),
+  ];
+  const r = spawnSync(bin, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw new GenError(`cannot run ${bin}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const msg = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => l.trim() !== '' && !l.includes('npm warn')).slice(0, 20).join('\n');
+    throw new GenError(`quint run failed (exit ${r.status}; an invariant violation means a model bug):\n${msg}`);
+  }
+  const files: string[] = [];
+  for (let i = 0; i < opts.n; i++) {
+    const f = join(out, `trace_${i}.itf.json`);
+    if (!existsSync(f)) throw new GenError(`quint did not write ${f}`);
+    writeFileSync(f, normalize(readFileSync(f, 'utf8'), opts.seed, i, root));
+    files.push(f);
+  }
+  return files;
+};
+
+export const parseArgs = (argv: readonly string[]): GenOptions => {
+  let seed = DEFAULT_SEED;
+  let out = DEFAULT_OUT;
+  let n = DEFAULT_N;
+  let steps = DEFAULT_STEPS;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new GenError(`${a} needs a value`);
+      return v;
+    };
+    const posInt = (v: string): number => {
+      if (!/^[1-9][0-9]*$/.test(v)) throw new GenError(`${a} must be a positive integer, got "${v}"`);
+      return Number(v);
+    };
+    switch (a) {
+      case '--seed': {
+        const v = val();
+        if (!SEED_RE.test(v)) throw new GenError(`--seed must be decimal or 0x-hex, got "${v}"`);
+        seed = v;
+        break;
+      }
+      case '--out':
+        out = val();
+        break;
+      case '--n':
+        n = posInt(val());
+        break;
+      case '--steps':
+        steps = posInt(val());
+        break;
+      default:
+        throw new GenError(`unknown argument "${a}" (usage: traces-gen [--seed S] [--out DIR] [--n N] [--steps K])`);
+    }
+  }
+  return { seed, out, n, steps };
+};
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(join('scripts', 'traces-gen.js'));
+if (isMain) {
+  try {
+    const opts = parseArgs(process.argv.slice(2));
+    const t0 = Date.now();
+    const files = generate(opts);
+    console.log(`traces-gen: ${files.length} traces × ${opts.steps} steps (seed ${opts.seed}) → ${opts.out} in ${Date.now() - t0} ms`);
+  } catch (e) {
+    if (e instanceof GenError) {
+      console.error(`traces-gen: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
