@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { toHex, utf8 } from '../src/core/bytes.js';
 import { U64_MAX } from '../src/core/num.js';
-import { canisterId, principalFromBytes, selfAuthenticating, type Principal } from '../src/core/principal.js';
+import { canisterId, crc32be, principalFromBytes, selfAuthenticating, type Principal } from '../src/core/principal.js';
 import { accountId } from '../src/ledger/account.js';
 import { ledgerMachine } from '../src/ledger/machine.js';
 import { canon, NONE, some, type ItfValue } from '../src/trace/itf.js';
@@ -126,6 +126,8 @@ export const arbBlob32Json: fc.Arbitrary<Json> = fc
   .tuple(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.boolean())
   .map(([b, up]) => (up ? hex(b).toUpperCase() : hex(b)));
 export const arbBlobJson: fc.Arbitrary<Json> = fc.uint8Array({ maxLength: 40 }).map(hex);
+/** A valid account identifier (CRC32 of the 28-byte hash in front), as hex. */
+export const arbAccountIdJson: fc.Arbitrary<Json> = fc.uint8Array({ minLength: 28, maxLength: 28 }).map((h) => hex(crc32be(h)) + hex(h));
 export const arbNoneJson: fc.Arbitrary<Json> = fc.oneof(arbUnit.map((u) => ({ tag: 'None', value: u })), fc.constant({ tag: 'None' }));
 export const arbOptJson = (x: fc.Arbitrary<Json>): fc.Arbitrary<Json> => fc.oneof(arbNoneJson, x.map((value) => ({ tag: 'Some', value })));
 export const arbAccountJson: fc.Arbitrary<Json> = fc.record({ owner: arbPrincipalJson, subaccount: arbOptJson(arbBlob32Json) });
@@ -148,7 +150,7 @@ export const LEDGER_ACTIONS: Readonly<Record<string, ActionVocab>> = {
         transfer_fee: arbOptJson(arbNat64Json),
         transaction_window: arbOptJson(arbNat64Json),
         permitted_drift: arbOptJson(arbNat64Json),
-        initial_values: arbOptJson(fc.array(fc.tuple(arbBlob32Json, arbNat64Json).map((t) => ({ '#tup': t })), { maxLength: 3 })),
+        initial_values: arbOptJson(fc.array(fc.tuple(arbAccountIdJson, arbNat64Json).map((t) => ({ '#tup': t })), { maxLength: 3 })),
         time: arbOptJson(arbNat64Json),
       },
       { requiredKeys: ['minting_account'] },

@@ -18,7 +18,7 @@ const files = (dir: string): string[] =>
 describe('the committed trace corpus', () => {
   const corpus = files(join(root, 'traces'));
 
-  it('[TRC-REPLAY.1] [TRC-INIT.1] [TRC-OUTCOME.1] [TRC-CANON.1] every committed trace (scenarios, Quint, regressions) is valid and conforms', () => {
+  it('[TRC-REPLAY.1] [TRC-INIT.1] [TRC-OUTCOME.1] [TRC-CANON.1] every committed trace (scenarios, Quint, regressions) is valid, conforms, and exercises the requirements it claims', () => {
     expect(corpus.length).toBeGreaterThan(0);
     const failures: string[] = [];
     for (const f of corpus) {
@@ -28,6 +28,9 @@ describe('the committed trace corpus', () => {
         continue;
       }
       const r = replay(t.entry.machine, t);
+      // a trace may only claim requirements its replay really exercises
+      const unexercised = t.requirements.filter((q) => !r.exercised.includes(q));
+      if (unexercised.length) failures.push(`${relative(root, f)}: claims requirements its replay does not exercise: ${unexercised.join(', ')}`);
       if (r.divergence) failures.push(`${relative(root, f)}: step ${r.divergence.step} ${r.divergence.path}: expected ${r.divergence.expected}, actual ${r.divergence.actual} [${r.divergence.reqs.join(', ')}]`);
     }
     expect(failures).toEqual([]);

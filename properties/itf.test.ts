@@ -124,7 +124,13 @@ describe('canonical comparison', () => {
       fc.property(arbCase, ({ v, segs }) => {
         const expectedJson = toJson(v);
         const changedJson = updateAt(expectedJson, segs, changeLeaf);
-        const w = fromJson(changedJson);
+        let w: ItfValue;
+        try {
+          w = fromJson(changedJson);
+        } catch {
+          fc.pre(false); // the change made two set elements or map keys equal: not a well-formed value
+          return;
+        }
         fc.pre(noDuplicates(w));
         expect(itfEqual(v, w)).toBe(false);
         const d = diff(v, w, 'x');

@@ -47,10 +47,10 @@ const MALFORMED: ReadonlyArray<{ name: string; req: string; make: (t: TraceJson)
   { name: 'initial value nat64 = 2^64', req: 'TRC-RANGE.1', make: (t) => updateAt(t, ['states', '0', 'last_action', 'value', 'initial_values', 'value', '1', '#tup', '1'], () => ({ '#bigint': (1n << 64n).toString() })), pointer: '/states/0/last_action/value/initial_values/value/1/#tup/1', message: /nat64/ },
   { name: 'upper-case principal', req: 'TRC-RANGE.1', make: (t) => updateAt(t, ['states', '3', 'last_action', 'value', 'caller'], (s) => (s as string).toUpperCase()), pointer: '/states/3/last_action/value/caller', message: /./ },
   { name: 'principal with a bad checksum', req: 'TRC-RANGE.1', make: (t) => updateAt(t, ['states', '1', 'last_action', 'value', 'to', 'owner'], (s) => `${(s as string).slice(0, -1)}${(s as string).endsWith('a') ? 'b' : 'a'}`), pointer: '/states/1/last_action/value/to/owner', message: /principal/ },
-  { name: 'blob32 of 31 bytes', req: 'TRC-RANGE.1', make: (t) => updateAt(t, ['states', '1', 'last_action', 'value', 'from_subaccount'], () => ({ tag: 'Some', value: '00'.repeat(31) })), pointer: '/states/1/last_action/value/from_subaccount/tag', message: /Icrc1Transfer/ },
-  { name: 'fraction in a view variable', req: 'TRC-ITF-INT.1', make: (t) => updateAt(t, ['states', '2', 'total_supply'], () => 1.5), pointer: '/states/2/total_supply', message: /not an ITF trace/ },
+  { name: 'blob32 of 31 bytes', req: 'TRC-RANGE.1', make: (t) => updateAt(t, ['states', '1', 'last_action', 'value', 'from_subaccount'], () => ({ tag: 'Some', value: '00'.repeat(31) })), pointer: '/states/1/last_action/value/from_subaccount/value', message: /Icrc1Transfer: must match pattern/ },
+  { name: 'fraction in a view variable', req: 'TRC-ITF-INT.1', make: (t) => updateAt(t, ['states', '2', 'total_supply'], () => 1.5), pointer: '/states/2/total_supply', message: /1\.5 is not a safe integer/ },
   { name: 'unsafe legacy integer in a view variable', req: 'TRC-ITF-INT.1', make: (t) => updateAt(t, ['states', '2', 'total_supply'], () => 2 ** 60), pointer: '/states/2/total_supply', message: /safe integer/ },
-  { name: 'malformed outcome', req: 'TRC-OUTCOME.1', make: (t) => updateAt(t, ['states', '3', 'outcome'], () => ({ tag: 'Maybe', value: { '#tup': [] } })), pointer: '/states/3/outcome/tag', message: /outcome/ },
+  { name: 'malformed outcome', req: 'TRC-OUTCOME.1', make: (t) => updateAt(t, ['states', '3', 'outcome'], () => ({ tag: 'Maybe', value: { '#tup': [] } })), pointer: '/states/3/outcome/tag', message: /outcome: unknown tag "Maybe"/ },
 ];
 
 // ---------------------------------------------------------------- loading and replaying

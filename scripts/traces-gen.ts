@@ -6,7 +6,7 @@
  *
  * Runs `quint run --backend typescript` (offline; the default rust backend downloads a binary),
  * checking the model's invariant `inv` on every state, then rewrites each file:
- * - `#meta.machine = "ledger"`, `#meta.requirements`, `#meta.seed`, `#meta.source` relative;
+ * - `#meta.machine = "ledger"`, `#meta.requirements` (the IDs its replay exercises), `#meta.seed`, `#meta.source` relative;
  *   the nondeterministic `#meta.timestamp` / `#meta.description` are deleted (byte-stable files);
  * - the model's internal variables (dedup, sent_icrc, sent_legacy) are removed;
  * - the Init outcome `OkUnit` becomes `Ok` with a unit payload (a Quint constructor has one
@@ -21,6 +21,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { packageRoot } from '../src/core/root.js';
+import { loadTraceText } from '../src/trace/load.js';
+import { replay } from '../src/trace/replay.js';
 
 /** Pinned defaults for the committed traces. */
 export const DEFAULT_SEED = '0x2b7e1516';
@@ -31,45 +33,6 @@ export const DEFAULT_OUT = join('traces', 'ledger', 'quint');
 const MODEL = join('spec', 'quint', 'ledger.qnt');
 const SEED_RE = /^(0x[0-9a-fA-F]+|[0-9]+)$/;
 
-/** Requirement IDs the model exercises (names as cited in src/ledger/rules.ts and spec/ledger.md). */
-export const REQUIREMENTS: readonly string[] = [
-  'LED-INIT.1',
-  'LED-ICRC1-TRANSFER.1',
-  'LED-LEGACY-TRANSFER.1',
-  'LED-ICRC1-ERRORS.1',
-  'LED-LEGACY-ERRORS.1',
-  'LED-ACCOUNT-ID.1',
-  'LED-ACCOUNT-DEFAULT.1',
-  'LED-ACCOUNT-ID-CHECK.1',
-  'LED-ANON.1',
-  'LED-MEMO.1',
-  'LED-AMOUNT-U64.1',
-  'LED-BURN.1',
-  'LED-MINT.1',
-  'LED-TRANSFER-FEE.1',
-  'LED-LEGACY-TO.1',
-  'LED-LEGACY-MINT.1',
-  'LED-LEGACY-BURN.1',
-  'LED-LEGACY-CREATED.1',
-  'LED-TX-TOO-OLD.1',
-  'LED-TX-FUTURE.1',
-  'LED-DEDUP.1',
-  'LED-DEDUP-PURGE.1',
-  'LED-INSUFFICIENT.1',
-  'LED-SUPPLY-U64.1',
-  'LED-TRANSFER-EFFECT.1',
-  'LED-FEE-BURN.1',
-  'LED-BALANCE-ZERO.1',
-  'LED-BLOCK-APPEND.1',
-  'LED-TIME.1',
-  'LED-REJECT-NOCHANGE.1',
-  'LED-QUERY-BALANCE.1',
-  'LED-QUERY-ACCOUNT-BALANCE.1',
-  'LED-QUERY-SUPPLY.1',
-  'LED-INV-SUPPLY.1',
-  'LED-INV-RANGE.1',
-  'LED-INV-MINTING.1',
-];
 
 /** Variables written to the trace files, in this order; all others are the model's internals. */
 const KEPT_VARS = ['last_action', 'outcome', 'balances', 'total_supply', 'block_count', 'time', 'last_tx', 'minting_account'];
@@ -108,18 +71,23 @@ export const normalize = (raw: string, seed: string, index: number, root: string
     if (out?.tag === 'OkUnit') o.outcome = { tag: 'Ok', value: { '#tup': [] } };
     return o;
   });
-  return render({
+  const doc2 = {
     '#meta': {
       ...meta,
       source: typeof source === 'string' ? relative(root, resolve(root, source)).split('\\').join('/') : MODEL,
       machine: 'ledger',
-      requirements: [...REQUIREMENTS],
+      requirements: [] as string[],
       seed,
       trace: index,
     },
     vars: KEPT_VARS,
     states,
-  });
+  };
+  // The requirements a trace claims are those its replay actually exercises.
+  const loaded = loadTraceText(`trace_${index}`, JSON.stringify(doc2));
+  if (!loaded.ok) throw new GenError(`generated trace ${index} is not valid: ${loaded.pointer}: ${loaded.message}`);
+  doc2['#meta'].requirements = replay(loaded.entry.machine, loaded).exercised.filter((r) => r.startsWith('LED-'));
+  return render(doc2);
 };
 
 /** Run quint and write `trace_<i>.itf.json` (i = 0..n-1) into `out`; returns the written files. */

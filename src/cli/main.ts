@@ -2,7 +2,7 @@
  * icspec command line. Exit codes: 0 conforming, 1 divergence, 2 bad input or usage.
  * Expected failures print one line each and never a stack trace.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../core/bytes.js';
 import { isPrincipalError, parsePrincipal, principalClass, principalHex } from '../core/principal.js';
@@ -30,25 +30,48 @@ class UsageError extends Error {}
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
 
+/** Trace files under the given paths; unreadable entries become bad input, never a crash. */
 const collect = (paths: string[]): { files: string[]; missing: BadInput[] } => {
   const files: string[] = [];
   const missing: BadInput[] = [];
-  const walk = (p: string) => {
+  const seen = new Set<string>();
+  const walk = (p: string, top: boolean) => {
     let st;
     try {
       st = statSync(p);
-    } catch {
-      missing.push({ ok: false, file: p, pointer: '', message: 'no such file or directory' });
+    } catch (e) {
+      missing.push({ ok: false, file: p, pointer: '', message: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
       return;
     }
     if (st.isDirectory()) {
-      for (const e of readdirSync(p).sort()) {
-        const q = join(p, e);
-        if (statSync(q).isDirectory() || e.endsWith('.itf.json')) walk(q);
+      const real = realpathSync(p);
+      if (seen.has(real)) return; // a link cycle
+      seen.add(real);
+      let entries: string[];
+      try {
+        entries = readdirSync(p).sort();
+      } catch (e) {
+        missing.push({ ok: false, file: p, pointer: '', message: `cannot list directory (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+        return;
       }
+      const before = files.length;
+      for (const e of entries) {
+        const q = join(p, e);
+        if (e.endsWith('.itf.json')) walk(q, false);
+        else {
+          let sub;
+          try {
+            sub = statSync(q);
+          } catch {
+            continue; // not a trace: a dangling link or unreadable non-trace entry is skipped
+          }
+          if (sub.isDirectory()) walk(q, false);
+        }
+      }
+      if (top && files.length === before) missing.push({ ok: false, file: p, pointer: '', message: 'no *.itf.json traces found in this directory' });
     } else files.push(p);
   };
-  paths.forEach(walk);
+  paths.forEach((p) => walk(p, true));
   return { files, missing };
 };
 

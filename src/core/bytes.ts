@@ -3,7 +3,8 @@ import { hex } from '@scure/base';
 
 export type Bytes = Uint8Array;
 
-export const toHex = (b: Bytes): string => hex.encode(b);
+/** Lowercase hex (Node's native encoder: this sits on the hot path of every transfer). */
+export const toHex = (b: Bytes): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** Strict lowercase/uppercase hex of even length; undefined when malformed. */
 export const fromHex = (s: string): Bytes | undefined => {

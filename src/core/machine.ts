@@ -52,6 +52,10 @@ export interface ActionSpec<S, Args, Out, Err> {
   readonly encodeError: (err: Err) => ItfValue;
   /** Requirement IDs this action is specified by (for coverage and divergence reports). */
   readonly reqs: readonly string[];
+  /** Requirement IDs of the effects an accepted step exercised (e.g. a mint vs a transfer). */
+  readonly effects?: (before: S, after: S, output: Out, args: Args) => readonly string[];
+  /** Requirement IDs exercised by any rejection of this action (its error type, "a rejection changes nothing"). */
+  readonly rejectionReqs?: readonly string[];
 }
 
 export interface Invariant<S> {
@@ -64,17 +68,27 @@ export interface Invariant<S> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyActionSpec<S> = ActionSpec<S, any, any, any>;
 
+/** Why a configuration has no initial state (a stable code and a message). */
+export interface InitError {
+  readonly code: string;
+  readonly message: string;
+}
+
 export interface Machine<S, Cfg = unknown> {
   readonly name: string;
   /** The initial action of a trace (state 0): its tag and the codec of its arguments. */
   readonly initAction: string;
   readonly initArgs: t.Decoder<unknown, Cfg>;
-  readonly init: (cfg: Cfg) => Either<string, S>;
+  readonly init: (cfg: Cfg) => Either<InitError, S>;
   /** Default configuration, used for traces whose first state has no explicit init arguments. */
   readonly defaultConfig: Cfg;
   readonly actions: Readonly<Record<string, AnyActionSpec<S>>>;
   /** View variables: each projects the state to an ITF value; a trace compares the ones it lists. */
   readonly view: Readonly<Record<string, (state: S) => ItfValue>>;
+  /** Requirement IDs of initialisation. */
+  readonly initReqs?: readonly string[];
+  /** Requirement IDs checked by comparing a view variable (e.g. block hashes). */
+  readonly viewReqs?: Readonly<Record<string, readonly string[]>>;
   readonly invariants: readonly Invariant<S>[];
 }
 

@@ -20,54 +20,55 @@
  * `entries()` returns a snapshot for that reason.
  */
 
-interface Root<K, V> {
-  tag: 0;
-  map: Map<K, V>;
+/**
+ * A version's cell. A root holds the shared map (`map` set, `next` null); a diff holds one
+ * key's value in that version (`had`, `val`) and the next cell towards the root. One class
+ * with every field, so that turning a root into a diff never changes the object's shape.
+ */
+class Cell<K, V> {
+  constructor(
+    public map: Map<K, V> | null,
+    public key: K | undefined,
+    public had: boolean,
+    public val: V | undefined,
+    public next: Cell<K, V> | null,
+  ) {}
 }
-interface Diff<K, V> {
-  tag: 1;
-  key: K;
-  had: boolean;
-  val: V | undefined;
-  next: Cell<K, V>;
-}
-type Cell<K, V> = Root<K, V> | Diff<K, V>;
+
+/** Turn `from` (the current root) into a diff towards `to`, which becomes the root. */
+const hand = <K, V>(from: Cell<K, V>, to: Cell<K, V>, map: Map<K, V>, key: K, had: boolean, val: V | undefined): void => {
+  from.map = null;
+  from.key = key;
+  from.had = had;
+  from.val = val;
+  from.next = to;
+  to.map = map;
+  to.key = undefined;
+  to.val = undefined;
+  to.next = null;
+};
 
 const reroot = <K, V>(cell: Cell<K, V>): Map<K, V> => {
-  if (cell.tag === 0) return cell.map;
-  // Collect the path from `cell` to the root, then reverse the diffs from the root back.
-  const path: Diff<K, V>[] = [];
+  if (cell.map !== null) return cell.map;
+  // Collect the path from `cell` to the root, then undo the diffs from the root back.
+  const path: Cell<K, V>[] = [];
   let c: Cell<K, V> = cell;
-  while (c.tag === 1) {
+  while (c.map === null) {
     path.push(c);
-    c = c.next;
+    c = c.next!;
   }
   const map = c.map;
-  let root: Cell<K, V> = c;
+  let root = c;
   for (let i = path.length - 1; i >= 0; i--) {
     const d = path[i]!;
-    const had = map.has(d.key);
-    const val = map.get(d.key);
-    if (d.had) map.set(d.key, d.val as V);
-    else map.delete(d.key);
-    // The old root becomes a diff pointing at d (which becomes the new root).
-    const oldRoot = root as unknown as Diff<K, V>;
-    oldRoot.tag = 1;
-    oldRoot.key = d.key;
-    oldRoot.had = had;
-    oldRoot.val = val;
-    oldRoot.next = d;
-    (oldRoot as unknown as { map?: unknown }).map = undefined;
-    const newRoot = d as unknown as Root<K, V>;
-    newRoot.tag = 0;
-    newRoot.map = map;
-    root = newRoot;
+    const key = d.key as K;
+    const had = map.has(key);
+    const val = map.get(key);
+    if (d.had) map.set(key, d.val as V);
+    else map.delete(key);
+    hand(root, d, map, key, had, val);
+    root = d;
   }
-  // Clear the diff fields of the new root so that it retains nothing stale.
-  const r = root as unknown as Partial<Diff<K, V>>;
-  r.key = undefined;
-  r.val = undefined;
-  r.next = undefined;
   return map;
 };
 
@@ -75,13 +76,13 @@ export class PMap<K, V> {
   private constructor(private readonly cell: Cell<K, V>) {}
 
   static empty<K, V>(): PMap<K, V> {
-    return new PMap<K, V>({ tag: 0, map: new Map() });
+    return new PMap<K, V>(new Cell<K, V>(new Map(), undefined, false, undefined, null));
   }
 
   static from<K, V>(entries: Iterable<readonly [K, V]>): PMap<K, V> {
     const map = new Map<K, V>();
     for (const [k, v] of entries) map.set(k, v);
-    return new PMap<K, V>({ tag: 0, map });
+    return new PMap<K, V>(new Cell<K, V>(map, undefined, false, undefined, null));
   }
 
   get(key: K): V | undefined {
@@ -102,14 +103,8 @@ export class PMap<K, V> {
     const old = map.get(key);
     if (present) map.set(key, value as V);
     else map.delete(key);
-    const next: Root<K, V> = { tag: 0, map };
-    const mine = this.cell as unknown as Diff<K, V>;
-    mine.tag = 1;
-    mine.key = key;
-    mine.had = had;
-    mine.val = old;
-    mine.next = next;
-    (mine as unknown as { map?: unknown }).map = undefined;
+    const next = new Cell<K, V>(null, undefined, false, undefined, null);
+    hand(this.cell, next, map, key, had, old);
     return new PMap<K, V>(next);
   }
 

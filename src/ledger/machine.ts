@@ -4,9 +4,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import { toHex } from '../core/bytes.js';
 import type { ActionSpec, AnyActionSpec, Invariant, Machine } from '../core/machine.js';
 import { U64_MAX } from '../core/num.js';
+import { canisterId } from '../core/principal.js';
 import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64, Unit } from '../trace/codecs.js';
 import { map, NONE, option, some, type ItfValue } from '../trace/itf.js';
-import { accountId, type Account } from './account.js';
+import { accountId, checkAccountId, type Account } from './account.js';
 import { blockHash, parentHash } from './encoding.js';
 import * as R from './rules.js';
 import type { Block, LedgerState, Operation } from './types.js';
@@ -28,7 +29,8 @@ const AccountIdHexCodec = new t.Type<string, ItfValue, unknown>(
   (u, c) => {
     const b = Blob(32).validate(u, c);
     if (E.isLeft(b)) return b;
-    return t.success(toHex(b.right));
+    const chk = checkAccountId(b.right); // [LED-ACCOUNT-ID-CHECK.1]
+    return chk.ok ? t.success(chk.id) : t.failure(u, c, `invalid account identifier: checksum ${chk.found} ≠ ${chk.expected}`);
   },
   (s) => s,
 );
@@ -109,6 +111,20 @@ export const encodeTx = (b: Block): ItfValue => ({
   timestamp: b.timestamp,
 });
 
+// ---------------------------------------------------------------- coverage of effects
+/** The effect requirements an accepted transfer exercised. */
+const transferEffects = (before: LedgerState, after: LedgerState): readonly string[] => {
+  const b = after.blocks.last()!;
+  const out = ['LED-BLOCK-APPEND.1', 'LED-ACCOUNT-ID.1'];
+  const op = b.tx.operation;
+  if (op.kind === 'Transfer') out.push('LED-TRANSFER-EFFECT.1', 'LED-FEE-BURN.1', 'LED-TRANSFER-FEE.1');
+  else out.push(op.kind === 'Mint' ? 'LED-MINT.1' : 'LED-BURN.1');
+  if (b.tx.createdAtTime !== undefined) out.push('LED-DEDUP.1');
+  if (after.balances.size < before.balances.size) out.push('LED-BALANCE-ZERO.1');
+  if (after.purgeFrom > before.purgeFrom) out.push('LED-DEDUP-PURGE.1');
+  return out;
+};
+
 // ---------------------------------------------------------------- machine
 const action = <A, O, Er>(spec: ActionSpec<LedgerState, A, O, Er>): AnyActionSpec<LedgerState> => spec as AnyActionSpec<LedgerState>;
 
@@ -159,7 +175,7 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
   initArgs: InitDecoder,
   init: R.init,
   defaultConfig: {
-    minting_account: { owner: { bytes: new Uint8Array(10), text: '' } as never },
+    minting_account: { owner: canisterId(1n) }, // the governance canister, the ICP minting account's owner
     transfer_fee: R.DEFAULT_TRANSFER_FEE,
     transaction_window: R.DEFAULT_TRANSACTION_WINDOW,
     permitted_drift: R.PERMITTED_DRIFT,
@@ -173,6 +189,8 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       encodeOutput: encNat,
       encodeError: encErr,
       reqs: ['LED-ICRC1-TRANSFER.1'],
+      rejectionReqs: ['LED-ICRC1-ERRORS.1', 'LED-REJECT-NOCHANGE.1'],
+      effects: (b, a, _o) => [...transferEffects(b, a), ...(a.blocks.last()!.tx.icrc1Memo !== undefined ? ['LED-MEMO.1'] : [])],
     }),
     Transfer: action({
       rule: R.legacyTransfer,
@@ -180,13 +198,15 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       encodeOutput: encNat,
       encodeError: encErr,
       reqs: ['LED-LEGACY-TRANSFER.1'],
+      rejectionReqs: ['LED-LEGACY-ERRORS.1', 'LED-REJECT-NOCHANGE.1'],
+      effects: (b, a, _o, args) => [...transferEffects(b, a), 'LED-LEGACY-TO.1', 'LED-ACCOUNT-ID-CHECK.1', ...(args.created_at_time === undefined ? ['LED-LEGACY-CREATED.1'] : [])],
     }),
     BalanceOf: action({
       rule: R.icrc1BalanceOf,
       args: Rec('BalanceOf', { account: AccountCodec }),
       encodeOutput: encNat,
       encodeError: encErr,
-      reqs: ['LED-QUERY-BALANCE.1'],
+      reqs: ['LED-QUERY-BALANCE.1', 'LED-ACCOUNT-ID.1', 'LED-ACCOUNT-DEFAULT.1'],
     }),
     AccountBalance: action({
       rule: R.accountBalance,
@@ -194,6 +214,7 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       encodeOutput: encNat,
       encodeError: encErr,
       reqs: ['LED-QUERY-ACCOUNT-BALANCE.1'],
+      rejectionReqs: ['LED-REJECT-NOCHANGE.1'],
     }),
     TotalSupply: action({
       rule: R.icrc1TotalSupply,
@@ -233,6 +254,15 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       });
     },
     minting_account: (s) => accountId(s.cfg.mintingAccount),
+  },
+  initReqs: ['LED-INIT.1'],
+  viewReqs: {
+    balances: ['LED-BALANCE-ZERO.1', 'LED-TRANSFER-EFFECT.1'],
+    total_supply: ['LED-QUERY-SUPPLY.1'],
+    tip_hash: ['LED-BLOCK-HASH.1', 'LED-BLOCK-ENCODING.1'],
+    last_block: ['LED-BLOCK-HASH.1', 'LED-BLOCK-ENCODING.1', 'LED-BLOCK-APPEND.1'],
+    last_tx: ['LED-BLOCK-APPEND.1'],
+    minting_account: ['LED-ACCOUNT-ID.1'],
   },
   invariants,
 };

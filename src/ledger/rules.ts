@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { toHex, type Bytes } from '../core/bytes.js';
-import { notEnabled, ok, reject, type Result } from '../core/machine.js';
+import { notEnabled, ok, reject, type InitError, type Result } from '../core/machine.js';
 import { U64_MAX } from '../core/num.js';
 import { PMap } from '../core/pmap.js';
 import { PVec } from '../core/pvec.js';
@@ -170,9 +170,10 @@ const applyOperation = (
       const bal = balanceOf(s, op.from);
       const debit = op.amount + op.fee;
       if (debit > U64_MAX || bal < debit) return E.left({ kind: 'funds', balance: bal }); // [LED-INSUFFICIENT.1]
-      const b1 = setBalance(s.balances, op.from, bal - debit);
-      // [LED-TRANSFER-EFFECT.1] credit after debit (from == to is a transfer of -fee)
+      // [LED-TRANSFER-EFFECT.1] credit after debit (from == to is a transfer of -fee); both read
+      // before writing, so the persistent map moves forward only
       const toBal = op.to === op.from ? bal - debit : balanceOf(s, op.to);
+      const b1 = setBalance(s.balances, op.from, bal - debit);
       const b2 = setBalance(b1, op.to, toBal + op.amount);
       return E.right({ balances: b2, totalSupply: s.totalSupply - op.fee }); // [LED-FEE-BURN.1]
     }
@@ -219,7 +220,7 @@ const execute = <Er>(
 
 // ---------------------------------------------------------------- init
 /** [LED-INIT.1] */
-export const init = (a: LedgerInit): E.Either<string, LedgerState> => {
+export const init = (a: LedgerInit): E.Either<InitError, LedgerState> => {
   const mintingId = accountId(a.minting_account);
   const cfg: LedgerConfig = {
     mintingAccount: a.minting_account,
@@ -239,13 +240,14 @@ export const init = (a: LedgerInit): E.Either<string, LedgerState> => {
   };
   const seen = new Set<string>();
   for (const [to, amount] of a.initial_values) {
-    if (to === mintingId) return E.left(`initial_values must not credit the minting account ${to}`);
-    if (seen.has(to)) return E.left(`initial_values lists account ${to} twice`);
+    // [LED-INIT.1] the rejections of init, as data
+    if (to === mintingId) return E.left({ code: 'InitMintsToMintingAccount', message: `initial_values must not credit the minting account ${to}` });
+    if (seen.has(to)) return E.left({ code: 'InitDuplicateAccount', message: `initial_values lists account ${to} twice` });
     seen.add(to);
     // genesis mints: memo 0, created_at_time = block timestamp = init time
     const tx: Transaction = { operation: { kind: 'Mint', to, amount }, memo: 0n, icrc1Memo: undefined, createdAtTime: a.time };
     const eff = applyOperation(s, tx.operation);
-    if (E.isLeft(eff)) return E.left(`initial_values exceed the u64 total supply at account ${to}`);
+    if (E.isLeft(eff)) return E.left({ code: 'InitSupplyExceeded', message: `initial_values exceed the u64 total supply at account ${to}` }); // [LED-INIT.1]
     s = commit(s, tx, a.time, txDigest(tx), eff.right);
   }
   return E.right(s);
@@ -266,7 +268,7 @@ export const icrc1Transfer = (s: LedgerState, a: Icrc1TransferArgs): Result<Ledg
   const to = accountId(a.to);
   // [LED-MEMO.1]
   if (a.memo !== undefined && a.memo.length > MAX_MEMO_BYTES)
-    return reject('LED-MEMO.1', trap('MemoTooLarge', `the memo field size of ${a.memo.length} bytes is above the allowed limit of ${MAX_MEMO_BYTES} bytes`));
+    return reject('LED-MEMO.1', trap('MemoTooLarge', 'the memo field is too large'));
   // [LED-AMOUNT-U64.1]
   if (a.amount > U64_MAX) return reject('LED-AMOUNT-U64.1', { tag: 'InsufficientFunds', balance: balanceOf(s, from) });
   const fee = s.cfg.transferFee;

@@ -36,6 +36,17 @@ export class ItfDecodeError extends Error {
 /** Escape one JSON-pointer segment (RFC 6901). */
 export const escPtr = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
+/** [TRC-ITF-SEMANTIC.1] set elements and map keys are distinct (by canonical value). */
+const distinct = <T>(xs: readonly T[], key: (x: T) => ItfValue, ptr: string, what: string): void => {
+  const seen = new Map<string, number>();
+  xs.forEach((x, i) => {
+    const c = canon(key(x));
+    const j = seen.get(c);
+    if (j !== undefined) throw new ItfDecodeError(`${ptr}/${i}`, `duplicate ${what} (same as entry ${j})`);
+    seen.set(c, i);
+  });
+};
+
 /**
  * JSON → ItfValue. `{"#bigint": "n"}` → bigint; legacy JSON integers are accepted
  * ([TRC-ITF-INT.1]); non-integer numbers, `#unserializable` and unknown `#` keys are errors.
@@ -58,17 +69,20 @@ export const fromJson = (j: unknown, ptr = ''): ItfValue => {
         if (typeof v !== 'string' || !/^-?[0-9]+$/.test(v)) throw new ItfDecodeError(`${ptr}/#bigint`, 'not a decimal integer string');
         return BigInt(v);
       case '#tup':
-      case '#set':
+      case '#set': {
         if (!Array.isArray(v)) throw new ItfDecodeError(`${ptr}/${k}`, 'not an array');
-        return { [k]: v.map((x, i) => fromJson(x, `${ptr}/${k}/${i}`)) } as ItfValue;
+        const xs = v.map((x, i) => fromJson(x, `${ptr}/${k}/${i}`));
+        if (k === '#set') distinct(xs, (x) => x, `${ptr}/#set`, 'set element');
+        return { [k]: xs } as ItfValue;
+      }
       case '#map':
         if (!Array.isArray(v)) throw new ItfDecodeError(`${ptr}/#map`, 'not an array');
-        return {
-          '#map': v.map((e, i) => {
-            if (!Array.isArray(e) || e.length !== 2) throw new ItfDecodeError(`${ptr}/#map/${i}`, 'a map entry must be a [key, value] pair');
-            return [fromJson(e[0], `${ptr}/#map/${i}/0`), fromJson(e[1], `${ptr}/#map/${i}/1`)] as const;
-          }),
-        };
+        const entries = v.map((e, i) => {
+          if (!Array.isArray(e) || e.length !== 2) throw new ItfDecodeError(`${ptr}/#map/${i}`, 'a map entry must be a [key, value] pair');
+          return [fromJson(e[0], `${ptr}/#map/${i}/0`), fromJson(e[1], `${ptr}/#map/${i}/1`)] as const;
+        });
+        distinct(entries, (e) => e[0], `${ptr}/#map`, 'map key');
+        return { '#map': entries };
       case '#unserializable':
         throw new ItfDecodeError(ptr, `unserializable value (${String(v)})`);
       default:

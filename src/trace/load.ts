@@ -55,7 +55,7 @@ export const OUTCOME_VAR = 'outcome';
 const MBT_ACTION = 'mbt::actionTaken';
 const MBT_PICKS = 'mbt::nondetPicks';
 
-const ajv = new Ajv2020({ allErrors: false, strict: false });
+const ajv = new Ajv2020({ allErrors: true, strict: false, discriminator: true });
 let itfValidate: ValidateFunction | undefined;
 const vocab = new Map<string, { action: (tag: string) => ValidateFunction | undefined; outcome: ValidateFunction }>();
 
@@ -74,7 +74,7 @@ const vocabulary = (entry: MachineEntry) => {
     const defs = (schema.$defs as { actions: Record<string, unknown> }).actions;
     v = {
       action: (tag) => {
-        if (!cache.has(tag)) cache.set(tag, tag in defs ? ajv.getSchema(`${id}#/$defs/actions/${tag}`) : undefined);
+        if (!cache.has(tag)) cache.set(tag, Object.hasOwn(defs, tag) ? ajv.getSchema(`${id}#/$defs/actions/${tag}`) : undefined);
         return cache.get(tag);
       },
       outcome: ajv.getSchema(`${id}#/$defs/outcome`)!,
@@ -84,7 +84,19 @@ const vocabulary = (entry: MachineEntry) => {
   return v;
 };
 
-const ajvError = (e: ErrorObject | undefined): { pointer: string; message: string } => {
+/**
+ * The most useful of ajv's errors: an unknown variant tag (the schemas discriminate variants
+ * by `tag`), else the deepest error, which names the real problem.
+ */
+const ajvError = (errors: readonly ErrorObject[] | null | undefined): { pointer: string; message: string } => {
+  const all = [...(errors ?? [])];
+  const disc = all.find((x) => x.keyword === 'discriminator');
+  if (disc) {
+    const p = disc.params as { tag: string; tagValue: unknown };
+    return { pointer: `${disc.instancePath}/${p.tag}`, message: `unknown tag ${JSON.stringify(p.tagValue)}` };
+  }
+  const depth = (x: ErrorObject) => (x.instancePath.match(/\//g) ?? []).length * 2 + (x.keyword === 'anyOf' || x.keyword === 'oneOf' ? 0 : 1);
+  const e = all.sort((x, y) => depth(y) - depth(x))[0];
   if (!e) return { pointer: '', message: 'schema violation' };
   const extra = e.keyword === 'additionalProperties' ? ` ("${(e.params as { additionalProperty: string }).additionalProperty}")` : '';
   return { pointer: e.instancePath, message: `${e.message ?? 'schema violation'}${extra}` };
@@ -101,7 +113,7 @@ const machineOf = (meta: Record<string, unknown>): string | undefined => {
   if (typeof meta.machine === 'string') return meta.machine;
   if (typeof meta.source === 'string') {
     const stem = basename(meta.source).replace(/\..*$/, '');
-    if (stem in MACHINES) return stem;
+    if (Object.hasOwn(MACHINES, stem)) return stem;
   }
   return undefined;
 };
@@ -114,10 +126,23 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
   } catch (e) {
     return bad('', `not JSON: ${(e as Error).message}`);
   }
+  // Values first: fromJson names the exact place of a malformed value (a fraction, a bad
+  // #bigint, a one-element map entry, a duplicate map key), where the schema's anyOf cannot.
+  const states = (json as { states?: unknown }).states;
+  if (Array.isArray(states))
+    try {
+      states.forEach((st, i) => {
+        if (typeof st === 'object' && st !== null && !Array.isArray(st))
+          for (const [k, x] of Object.entries(st)) if (k !== '#meta') fromJson(x, `/states/${i}/${escPtr(k)}`);
+      });
+    } catch (e) {
+      if (e instanceof ItfDecodeError) return bad(e.pointer, e.message);
+      throw e;
+    }
   // [TRC-ITF-SCHEMA.1]
   const v = itfSchema();
   if (!v(json)) {
-    const { pointer, message } = ajvError(v.errors?.[0]);
+    const { pointer, message } = ajvError(v.errors);
     return bad(pointer, `not an ITF trace: ${message}`);
   }
   const doc = json as { '#meta'?: Record<string, unknown>; vars: string[]; states: Array<Record<string, unknown>>; loop?: number };
@@ -131,7 +156,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
   if (doc.states.length === 0) return bad('/states', 'a trace needs at least its initial state');
   const machineName = machineOf(meta);
   if (machineName === undefined) return bad('/#meta', 'cannot tell which machine this trace is for: set "#meta.machine" (one of: ' + Object.keys(MACHINES).join(', ') + ')');
-  const entry = MACHINES[machineName];
+  const entry = Object.hasOwn(MACHINES, machineName) ? MACHINES[machineName] : undefined;
   if (!entry) return bad('/#meta/machine', `unknown machine "${machineName}" (known: ${Object.keys(MACHINES).join(', ')})`);
   const m = entry.machine;
   const voc = vocabulary(entry);
@@ -141,8 +166,8 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
   if (actionVar === undefined && !mbt) return bad('/vars', `the trace has no "${ACTION_VAR}" variable (nor "${MBT_ACTION}")`);
   const outcomeVar = byName.get(OUTCOME_VAR);
   const seg = (logical: string): string => escPtr(byName.get(logical) ?? logical);
-  const compared = [...byName.keys()].filter((k) => k in m.view);
-  const ignored = [...byName.keys()].filter((k) => !(k in m.view) && k !== ACTION_VAR && k !== OUTCOME_VAR && !k.startsWith('mbt::'));
+  const compared = [...byName.keys()].filter((k) => Object.hasOwn(m.view, k));
+  const ignored = [...byName.keys()].filter((k) => !Object.hasOwn(m.view, k) && k !== ACTION_VAR && k !== OUTCOME_VAR && !k.startsWith('mbt::'));
   const actionsByNorm = new Map([m.initAction, ...Object.keys(m.actions)].map((a) => [norm(a), a] as const));
 
   const steps: Step[] = [];
@@ -159,10 +184,10 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         tag = a.tag;
         const expectInit = i === 0;
         if (expectInit && tag !== m.initAction) return bad(`${ptr}/tag`, `the first state's action must be "${m.initAction}", not "${tag}"`);
-        if (!expectInit && !(tag in m.actions)) return bad(`${ptr}/tag`, `unknown action "${tag}" for machine ${machineName} (known: ${Object.keys(m.actions).join(', ')})`);
+        if (!expectInit && !Object.hasOwn(m.actions, tag)) return bad(`${ptr}/tag`, `unknown action "${tag}" for machine ${machineName} (known: ${Object.keys(m.actions).join(', ')})`);
         const sv = voc.action(tag); // [TRC-VOCAB.1]
         if (sv && !sv(a.value)) {
-          const { pointer, message } = ajvError(sv.errors?.[0]);
+          const { pointer, message } = ajvError(sv.errors);
           return bad(`${ptr}/value${pointer}`, `${tag}: ${message}`);
         }
         rawArgs = a.value;
@@ -171,7 +196,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         const taken = st[byName.get(MBT_ACTION)!];
         const ptr = `/states/${i}/${seg(MBT_ACTION)}`;
         if (typeof taken !== 'string') return bad(ptr, 'mbt::actionTaken must be a string');
-        const found = i === 0 ? m.initAction : actionsByNorm.get(norm(taken));
+        const found = i === 0 ? m.initAction : actionsByNorm.get(norm(taken)); // Map: no prototype keys
         if (found === undefined) return bad(ptr, `unknown action "${taken}" for machine ${machineName}`);
         tag = found;
         const picks = byName.has(MBT_PICKS) ? (st[byName.get(MBT_PICKS)!] as Record<string, unknown>) : {};
@@ -184,7 +209,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         argsPtr = `/states/${i}/${seg(MBT_PICKS)}`;
       }
       if (outcomeVar !== undefined && !voc.outcome(st[outcomeVar])) {
-        const { pointer, message } = ajvError(voc.outcome.errors?.[0]);
+        const { pointer, message } = ajvError(voc.outcome.errors);
         return bad(`/states/${i}/${seg(OUTCOME_VAR)}${pointer}`, `outcome: ${message}`);
       }
       const argsItf = fromJson(rawArgs ?? {}, argsPtr);

@@ -31,6 +31,11 @@ export interface ReplayReport {
   readonly applied: number;
   readonly divergence: Divergence | undefined;
   readonly ignored: readonly string[];
+  /**
+   * Requirement IDs the replay exercised: the rules applied, the guards that fired, the
+   * effects of accepted steps, the invariants checked and the view variables compared.
+   */
+  readonly exercised: readonly string[];
 }
 
 export interface ReplayOptions {
@@ -49,6 +54,10 @@ export const outcomeOf = <S>(spec: AnyActionSpec<S>, r: ReturnType<AnyActionSpec
 export const replay = <S, C>(m: Machine<S, C>, trace: LoadedTrace, opts: ReplayOptions = {}): ReplayReport => {
   const checkInv = opts.invariants ?? true;
   const steps = trace.steps;
+  const exercised = new Set<string>(['TRC-INIT.1', ...(m.initReqs ?? [])]);
+  const note = (ids: readonly string[] | undefined) => ids?.forEach((x) => exercised.add(x));
+  for (const v of trace.compared) note(m.viewReqs?.[v]);
+  if (checkInv) for (const inv of m.invariants) exercised.add(inv.req);
   const report = (applied: number, d?: Divergence): ReplayReport => ({
     file: trace.file,
     machine: m.name,
@@ -56,17 +65,18 @@ export const replay = <S, C>(m: Machine<S, C>, trace: LoadedTrace, opts: ReplayO
     applied,
     divergence: d,
     ignored: trace.ignored,
+    exercised: [...exercised].sort(),
   });
   const s0 = steps[0]!;
   const initR = m.init(s0.args as C);
   const initReqs = ['TRC-INIT.1'];
-  const initOutcome = E.isRight(initR) ? variant('Ok', UNIT) : variant('Err', initR.left);
+  const initOutcome = E.isRight(initR) ? variant('Ok', UNIT) : variant('Err', { code: initR.left.code, message: initR.left.message });
   if (s0.outcome !== undefined) {
     const d = diff(s0.outcome, initOutcome, 'outcome', `/states/0/${trace.segment[OUTCOME_VAR]}`);
     if (d) return report(0, { step: 0, action: m.initAction, kind: 'init', path: d.path, pointer: d.pointer, expected: show(d.expected), actual: show(d.actual), reqs: initReqs });
   }
   if (E.isLeft(initR))
-    return report(0, { step: 0, action: m.initAction, kind: 'init', path: 'init', pointer: `/states/0/${trace.segment[ACTION_VAR] ?? ACTION_VAR}`, expected: 'a valid initial state', actual: initR.left, reqs: initReqs });
+    return report(0, { step: 0, action: m.initAction, kind: 'init', path: 'init', pointer: `/states/0/${trace.segment[ACTION_VAR] ?? ACTION_VAR}`, expected: 'a valid initial state', actual: `${initR.left.code}: ${initR.left.message}`, reqs: initReqs });
   let state = initR.right;
   const compareView = (i: number, action: string, reqs: readonly string[]): Divergence | undefined => {
     const st = steps[i]!;
@@ -93,7 +103,12 @@ export const replay = <S, C>(m: Machine<S, C>, trace: LoadedTrace, opts: ReplayO
       const d = diff(st.outcome, out.value, 'outcome', `/states/${st.index}/${trace.segment[OUTCOME_VAR]}`);
       if (d) return report(i, { step: st.index, action: st.tag, kind: 'outcome', path: d.path, pointer: d.pointer, expected: show(d.expected), actual: show(d.actual), reqs });
     }
-    if (E.isRight(r)) state = r.right.state;
+    note(reqs);
+    if (E.isLeft(r) && r.left.kind === 'Rejected') note(spec.rejectionReqs);
+    if (E.isRight(r)) {
+      note(spec.effects?.(state, r.right.state, r.right.output, st.args));
+      state = r.right.state;
+    }
     const dv = compareView(i, st.tag, reqs);
     if (dv) return report(i, dv);
     opts.onStep?.(i);
@@ -127,7 +142,7 @@ export const record = <S, C>(m: Machine<S, C>, init: ItfValue, actions: readonly
   const dInit = decodeWith(m.initArgs, init);
   if (!dInit.ok) throw new Error(`init arguments: ${dInit.pointer}: ${dInit.message}`);
   const r0 = m.init(dInit.value);
-  if (E.isLeft(r0)) throw new Error(`init: ${r0.left}`);
+  if (E.isLeft(r0)) throw new Error(`init: ${r0.left.code}: ${r0.left.message}`);
   let state = r0.right;
   const stateJson = (i: number, action: ItfValue, outcome: ItfValue): Record<string, unknown> => {
     const o: Record<string, unknown> = { '#meta': { index: i }, [ACTION_VAR]: toJson(action), [OUTCOME_VAR]: toJson(outcome) };
