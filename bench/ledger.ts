@@ -464,6 +464,7 @@ const main = async (): Promise<void> => {
       cpus: cpus().length,
       total_mem_mb: MB(totalmem()),
       expose_gc: hasGc,
+      node_flags: process.execArgv,
       git_at_start: git0,
       load_average_at_end: loadavg().map((x) => round(x, 2)),
     },

@@ -1,3 +1,4 @@
+import _Ajv2020Full from 'ajv/dist/2020.js';
 /** ITF values, canonical comparison, diff, codecs, and the agreement of the ledger schema with its io-ts codecs. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -474,5 +475,60 @@ describe('schema and codec agree on the ledger vocabulary', () => {
       expect(validate(bad), JSON.stringify(bad)).toBe(false);
       expect(codecAcceptsJson('TotalSupply', bad), JSON.stringify(bad)).toBe(false);
     }
+  });
+});
+
+describe('the ITF value grammar: JSON Schema and fromJson agree', () => {
+  const A = ((_Ajv2020Full as unknown as { default?: unknown }).default ?? _Ajv2020Full) as new (o: object) => { compile: (s: object) => (x: unknown) => boolean };
+  const full = JSON.parse(readFileSync(new URL('../spec/schema/itf.schema.json', import.meta.url), 'utf8')) as { $defs: Record<string, unknown> };
+  const validateValue = new A({ strict: false }).compile({ ...full, $ref: '#/$defs/value', required: [], properties: {}, additionalProperties: true, type: undefined });
+  const accepts = (j: unknown): boolean => {
+    try {
+      fromJson(j);
+      return true;
+    } catch (e) {
+      if (e instanceof ItfDecodeError) return false;
+      throw e;
+    }
+  };
+  /** Junk JSON with ITF-looking keys, to probe the rejections. */
+  const arbJunk: fc.Arbitrary<unknown> = fc.letrec<{ j: unknown }>((tie) => ({
+    j: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom<unknown>(null, 1.5, -3, 'x', true, { '#bigint': '12' }, { '#bigint': '1.2' }, { '#bigint': 7 }, { '#unserializable': 'Int' }, { '#foo': 1 }, {}),
+      fc.array(tie('j'), { maxLength: 3 }),
+      fc.record({ '#tup': fc.array(tie('j'), { maxLength: 2 }) }),
+      fc.record({ '#set': fc.array(tie('j'), { maxLength: 2 }) }),
+      fc.record({ '#map': fc.array(fc.oneof(fc.tuple(tie('j'), tie('j')), fc.array(tie('j'), { maxLength: 3 })), { maxLength: 2 }) }),
+      fc.record({ tag: fc.constantFrom('A', 'Some'), value: tie('j') }),
+      fc.dictionary(fc.constantFrom('a', 'b', '#tup', '#x'), tie('j'), { maxKeys: 2 }),
+    ),
+  })).j;
+
+  it('[TRC-ITF-SCHEMA.1] [TRC-ITF-SEMANTIC.1] every value icspec writes passes both; on junk, fromJson accepts only what the schema accepts, and rejects beyond it only duplicates, unsafe integers and #unserializable', () => {
+    fc.assert(
+      fc.property(arbItf, (v) => {
+        const j = toJson(v);
+        fc.pre(accepts(j)); // generated sets/maps may contain equal elements
+        expect(validateValue(j)).toBe(true);
+      }),
+    );
+    fc.assert(
+      fc.property(arbJunk, (j) => {
+        const s = validateValue(j);
+        const f = accepts(j);
+        if (f) expect(s).toBe(true);
+        if (s && !f) {
+          let msg = '';
+          try {
+            fromJson(j);
+          } catch (e) {
+            msg = (e as Error).message;
+          }
+          expect(msg).toMatch(/duplicate|safe integer|unserializable/); // an unserializable value is well-formed ITF but not a value
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

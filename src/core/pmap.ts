@@ -73,6 +73,15 @@ const reroot = <K, V>(cell: Cell<K, V>): Map<K, V> => {
 };
 
 export class PMap<K, V> {
+  /**
+   * The last key read from this version and what was found. A version never changes what it
+   * maps, so this one-entry memo is always valid; it saves the second probe of the common
+   * read-then-write (`set(k, f(get(k)))`) on large maps, where each probe is a cache miss.
+   */
+  private lastKey: K | undefined = undefined;
+  private lastVal: V | undefined = undefined;
+  private lastHas = false;
+
   private constructor(private readonly cell: Cell<K, V>) {}
 
   static empty<K, V>(): PMap<K, V> {
@@ -86,10 +95,18 @@ export class PMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    return reroot(this.cell).get(key);
+    if (this.lastHas && this.lastKey === key) return this.lastVal;
+    const v = reroot(this.cell).get(key);
+    if (v !== undefined) {
+      this.lastKey = key;
+      this.lastVal = v;
+      this.lastHas = true;
+    }
+    return v;
   }
 
   has(key: K): boolean {
+    if (this.lastHas && this.lastKey === key) return true;
     return reroot(this.cell).has(key);
   }
 
@@ -99,8 +116,9 @@ export class PMap<K, V> {
 
   private update(key: K, present: boolean, value: V | undefined): PMap<K, V> {
     const map = reroot(this.cell);
-    const had = map.has(key);
-    const old = map.get(key);
+    const hit = this.lastHas && this.lastKey === key;
+    const old = hit ? this.lastVal : map.get(key);
+    const had = hit || old !== undefined || map.has(key);
     if (present) map.set(key, value as V);
     else map.delete(key);
     const next = new Cell<K, V>(null, undefined, false, undefined, null);

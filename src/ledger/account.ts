@@ -1,7 +1,8 @@
 /** ICRC-1 accounts and the ICP ledger's 32-byte account identifier (spec/ledger.md §Accounts). */
 import { sha224 } from '@noble/hashes/sha2.js';
-import { type Bytes, fromHex, toHex } from '../core/bytes.js';
-import { crc32be, type Principal } from '../core/principal.js';
+import CRC32 from 'crc-32';
+import { type Bytes, concatBytes, fromHex, toHex } from '../core/bytes.js';
+import type { Principal } from '../core/principal.js';
 
 export interface Account {
   readonly owner: Principal;
@@ -15,17 +16,34 @@ export type AccountIdHex = string;
 const DOMAIN = new Uint8Array([0x0a, ...new TextEncoder().encode('account-id')]);
 const ZERO32 = new Uint8Array(32);
 
+/**
+ * SHA-224 of DOMAIN ‖ owner ‖ subaccount without per-call allocations: one @noble/hashes
+ * hasher is reset from a pristine one (`_cloneInto`) and digested into its own buffer. This is
+ * the hot path of every transfer; it is invisible to callers (a pure function of its input).
+ * Falls back to the plain one-shot function if the hasher API is not there.
+ */
+type Hasher = ReturnType<typeof sha224.create> & { _cloneInto?: (to: unknown) => unknown; buffer?: Uint8Array };
+const pristine = sha224.create() as Hasher;
+const scratch = sha224.create() as Hasher;
+const reusable = typeof pristine._cloneInto === 'function' && scratch.buffer instanceof Uint8Array;
+const idHash = (owner: Bytes, sub: Bytes, out: Uint8Array): void => {
+  if (reusable) {
+    pristine._cloneInto!(scratch);
+    scratch.update(DOMAIN).update(owner).update(sub);
+    scratch.digestInto(scratch.buffer!);
+    out.set(scratch.buffer!.subarray(0, 28), 4);
+  } else out.set(sha224(concatBytes(DOMAIN, owner, sub)), 4);
+};
+
 /** [LED-ACCOUNT-ID.1] CRC32_BE(h) ‖ h, h = SHA-224(0x0A ‖ "account-id" ‖ owner ‖ subaccount32). */
 export const accountIdBytes = (owner: Principal, subaccount?: Bytes): Bytes => {
-  const sub = subaccount ?? ZERO32; // [LED-ACCOUNT-DEFAULT.1]
-  const input = new Uint8Array(DOMAIN.length + owner.bytes.length + 32);
-  input.set(DOMAIN, 0);
-  input.set(owner.bytes, DOMAIN.length);
-  input.set(sub, DOMAIN.length + owner.bytes.length);
-  const h = sha224(input);
   const out = new Uint8Array(32);
-  out.set(crc32be(h), 0);
-  out.set(h, 4);
+  idHash(owner.bytes, subaccount ?? ZERO32, out); // [LED-ACCOUNT-DEFAULT.1]
+  const c = CRC32.buf(out.subarray(4)) >>> 0;
+  out[0] = c >>> 24;
+  out[1] = (c >>> 16) & 0xff;
+  out[2] = (c >>> 8) & 0xff;
+  out[3] = c & 0xff;
   return out;
 };
 
@@ -36,9 +54,9 @@ export type AccountIdCheck = { ok: true; id: AccountIdHex } | { ok: false; reaso
 /** [LED-ACCOUNT-ID-CHECK.1] a 32-byte identifier is valid iff its first 4 bytes are the CRC32 of the other 28. */
 export const checkAccountId = (b: Bytes): AccountIdCheck => {
   if (b.length !== 32) return { ok: false, reason: 'length' };
-  const crc = crc32be(b.subarray(4));
-  for (let i = 0; i < 4; i++)
-    if (crc[i] !== b[i]) return { ok: false, reason: 'checksum', expected: toHex(crc), found: toHex(b.subarray(0, 4)) };
+  const c = CRC32.buf(b.subarray(4)) >>> 0;
+  const found = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  if (c !== found) return { ok: false, reason: 'checksum', expected: c.toString(16).padStart(8, '0'), found: found.toString(16).padStart(8, '0') };
   return { ok: true, id: toHex(b) };
 };
 

@@ -103,7 +103,16 @@ const mixStr = (h: number, s: string): number => {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h;
 };
-const mixBig = (h: number, n: bigint): number => mixStr(h, n.toString(36));
+const mixNum = (h: number, x: number): number => Math.imul(h ^ x, 0x01000193);
+/** Mix a non-negative bigint 32 bits at a time (amounts and times are u64; larger values just take more rounds). */
+const mixBig = (h: number, n: bigint): number => {
+  let x = n;
+  do {
+    h = mixNum(h, Number(x & 0xffffffffn));
+    x >>= 32n;
+  } while (x > 0n);
+  return h;
+};
 
 /** A 31-bit digest of a transaction (FNV-1a); equal transactions have equal digests. */
 export const txDigest = (tx: Transaction): number => {

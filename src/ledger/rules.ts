@@ -123,7 +123,7 @@ const dedupRemove = (d: PMap<number, number | readonly number[]>, digest: number
 const purge = (s: LedgerState, now: bigint): Pick<LedgerState, 'dedup' | 'purgeFrom'> => {
   let dedup = s.dedup;
   let i = s.purgeFrom;
-  const limit = now - s.cfg.transactionWindow - s.cfg.permittedDrift;
+  const limit = now - s.cfg.purgeAge;
   while (i < s.blocks.length) {
     const b = s.blocks.get(i)!;
     if (b.timestamp >= limit) break;
@@ -170,11 +170,10 @@ const applyOperation = (
       const bal = balanceOf(s, op.from);
       const debit = op.amount + op.fee;
       if (debit > U64_MAX || bal < debit) return E.left({ kind: 'funds', balance: bal }); // [LED-INSUFFICIENT.1]
-      // [LED-TRANSFER-EFFECT.1] credit after debit (from == to is a transfer of -fee); both read
-      // before writing, so the persistent map moves forward only
-      const toBal = op.to === op.from ? bal - debit : balanceOf(s, op.to);
+      // [LED-TRANSFER-EFFECT.1] debit, then credit on the debited map (from == to is a transfer
+      // of −fee); each read is on the newest version, so the persistent map only moves forward
       const b1 = setBalance(s.balances, op.from, bal - debit);
-      const b2 = setBalance(b1, op.to, toBal + op.amount);
+      const b2 = setBalance(b1, op.to, (b1.get(op.to) ?? 0n) + op.amount);
       return E.right({ balances: b2, totalSupply: s.totalSupply - op.fee }); // [LED-FEE-BURN.1]
     }
   }
@@ -184,9 +183,9 @@ const applyOperation = (
 const commit = (s: LedgerState, tx: Transaction, now: bigint, digest: number | undefined, eff: { balances: PMap<AccountIdHex, bigint>; totalSupply: bigint }): LedgerState => {
   const purged = purge(s, now);
   const index = s.blocks.length;
-  const block: Block = { tx, timestamp: now };
+  const block: Block = { tx, timestamp: now, hashMemo: undefined };
   return {
-    ...s,
+    cfg: s.cfg,
     time: now,
     balances: eff.balances,
     totalSupply: eff.totalSupply,
@@ -228,6 +227,7 @@ export const init = (a: LedgerInit): E.Either<InitError, LedgerState> => {
     transferFee: a.transfer_fee,
     transactionWindow: a.transaction_window,
     permittedDrift: a.permitted_drift,
+    purgeAge: a.transaction_window + a.permitted_drift,
   };
   let s: LedgerState = {
     cfg,

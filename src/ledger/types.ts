@@ -31,6 +31,8 @@ export interface LedgerConfig {
   readonly transferFee: bigint;
   readonly transactionWindow: bigint;
   readonly permittedDrift: bigint;
+  /** transactionWindow + permittedDrift: a block older than this leaves the dedup index */
+  readonly purgeAge: bigint;
 }
 
 export interface LedgerState {

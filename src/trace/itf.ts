@@ -185,8 +185,26 @@ export interface ValueDiff {
 }
 
 /** First difference between expected and actual (canonical order), or undefined when equal. */
+/** Equality without building canonical strings, for scalars and variants of scalars; undefined when it cannot tell. */
+const quickEqual = (a: ItfValue, b: ItfValue): boolean | undefined => {
+  const ta = typeof a;
+  if (ta !== 'object') return ta === typeof b ? a === b : false;
+  if (typeof b !== 'object') return false;
+  const va = a as { tag?: unknown; value?: ItfValue };
+  const vb = b as { tag?: unknown; value?: ItfValue };
+  if (typeof va.tag === 'string' && typeof vb.tag === 'string' && Object.keys(va).length === 2 && Object.keys(vb).length === 2) {
+    if (va.tag !== vb.tag) return false;
+    const x = va.value!;
+    const y = vb.value!;
+    // scalar payloads only ("U_OF_UNIT" is a unit spelling, equal to other units)
+    return typeof x !== 'object' && typeof y !== 'object' && x !== 'U_OF_UNIT' && y !== 'U_OF_UNIT' ? x === y : undefined;
+  }
+  return undefined;
+};
+
 export const diff = (expected: ItfValue, actual: ItfValue, path = '', ptr = ''): ValueDiff | undefined => {
-  if (canon(expected) === canon(actual)) return undefined;
+  const q = quickEqual(expected, actual);
+  if (q === true || (q === undefined && canon(expected) === canon(actual))) return undefined;
   const ke = kindOf(expected);
   const ka = kindOf(actual);
   const here: ValueDiff = { path: path || '.', pointer: ptr, expected, actual };
