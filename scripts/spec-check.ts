@@ -98,7 +98,16 @@ for (const d of [...defs.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
   if (c.length === 0) problems.push(`${d.id} (${d.file}:${d.line}) has no implementing code in src/`);
   if (p.length === 0 && t.length === 0) problems.push(`${d.id} (${d.file}:${d.line}) has no property and no trace`);
   if (c.length === 0 || (p.length === 0 && t.length === 0)) missing++;
-  const list = (xs: string[], n = 4) => (xs.length === 0 ? '—' : xs.slice(0, n).map((x) => `\`${x}\``).join('<br>') + (xs.length > n ? `<br>(+${xs.length - n})` : ''));
+  // files only (with the number of citations): line numbers would make the file churn on every edit
+  const list = (xs: string[]) => {
+    if (xs.length === 0) return '—';
+    const byFile = new Map<string, number>();
+    for (const x of xs) {
+      const f = x.replace(/:\d+$/, '');
+      byFile.set(f, (byFile.get(f) ?? 0) + 1);
+    }
+    return [...byFile].map(([f, k]) => `\`${f}\`${k > 1 ? ` ×${k}` : ''}`).join('<br>');
+  };
   rows.push(`| [${d.id}](${d.file.replace(/^spec\//, '')}#L${d.line}) | ${d.title} | ${list(c)} | ${list(p)} | ${t.length === 0 ? '—' : `${t.length} trace${t.length > 1 ? 's' : ''}`} |`);
 }
 
