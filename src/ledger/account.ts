@@ -26,20 +26,22 @@ type Hasher = ReturnType<typeof sha224.create> & { _cloneInto?: (to: unknown) =>
 const pristine = sha224.create() as Hasher;
 const scratch = sha224.create() as Hasher;
 const reusable = typeof pristine._cloneInto === 'function' && scratch.buffer instanceof Uint8Array;
-const idHash = (owner: Bytes, sub: Bytes, out: Uint8Array): void => {
+/** The 28 digest bytes inside the scratch hasher's own buffer (a fixed view, made once). */
+const digest28 = reusable ? scratch.buffer!.subarray(0, 28) : new Uint8Array(28);
+const idHash = (owner: Bytes, sub: Bytes): Uint8Array => {
   if (reusable) {
     pristine._cloneInto!(scratch);
     scratch.update(DOMAIN).update(owner).update(sub);
     scratch.digestInto(scratch.buffer!);
-    out.set(scratch.buffer!.subarray(0, 28), 4);
-  } else out.set(sha224(concatBytes(DOMAIN, owner, sub)), 4);
+  } else digest28.set(sha224(concatBytes(DOMAIN, owner, sub)));
+  return digest28;
 };
 
-/** [LED-ACCOUNT-ID.1] CRC32_BE(h) ‖ h, h = SHA-224(0x0A ‖ "account-id" ‖ owner ‖ subaccount32). */
-export const accountIdBytes = (owner: Principal, subaccount?: Bytes): Bytes => {
-  const out = new Uint8Array(32);
-  idHash(owner.bytes, subaccount ?? ZERO32, out); // [LED-ACCOUNT-DEFAULT.1]
-  const c = CRC32.buf(out.subarray(4)) >>> 0;
+/** CRC32_BE(h) ‖ h into `out` (32 bytes). */
+const fillAccountId = (owner: Principal, subaccount: Bytes | undefined, out: Uint8Array): Uint8Array => {
+  const h = idHash(owner.bytes, subaccount ?? ZERO32); // [LED-ACCOUNT-DEFAULT.1]
+  out.set(h, 4);
+  const c = CRC32.buf(h) >>> 0;
   out[0] = c >>> 24;
   out[1] = (c >>> 16) & 0xff;
   out[2] = (c >>> 8) & 0xff;
@@ -47,7 +49,14 @@ export const accountIdBytes = (owner: Principal, subaccount?: Bytes): Bytes => {
   return out;
 };
 
-export const accountId = (a: Account): AccountIdHex => toHex(accountIdBytes(a.owner, a.subaccount));
+/** [LED-ACCOUNT-ID.1] CRC32_BE(h) ‖ h, h = SHA-224(0x0A ‖ "account-id" ‖ owner ‖ subaccount32). */
+export const accountIdBytes = (owner: Principal, subaccount?: Bytes): Bytes => fillAccountId(owner, subaccount, new Uint8Array(32));
+
+const out32 = new Uint8Array(32);
+/** The account identifier as hex (the key of balances), without allocating the bytes. */
+export const accountIdHex = (owner: Principal, subaccount?: Bytes): AccountIdHex => toHex(fillAccountId(owner, subaccount, out32));
+
+export const accountId = (a: Account): AccountIdHex => accountIdHex(a.owner, a.subaccount);
 
 export type AccountIdCheck = { ok: true; id: AccountIdHex } | { ok: false; reason: 'length' | 'checksum'; expected?: string; found?: string };
 

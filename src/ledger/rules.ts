@@ -10,7 +10,7 @@ import { U64_MAX } from '../core/num.js';
 import { PMap } from '../core/pmap.js';
 import { PVec } from '../core/pvec.js';
 import { principalClass, type Principal } from '../core/principal.js';
-import { accountId, accountIdBytes, checkAccountId, type Account, type AccountIdHex } from './account.js';
+import { accountId, accountIdHex, checkAccountId, type Account, type AccountIdHex } from './account.js';
 import { txDigest, txEqual } from './encoding.js';
 import type { Block, LedgerConfig, LedgerState, Operation, Transaction } from './types.js';
 
@@ -264,7 +264,7 @@ export const icrc1Transfer = (s: LedgerState, a: Icrc1TransferArgs): Result<Ledg
   // [LED-ANON.1]
   if (principalClass(a.caller) === 'anonymous')
     return reject('LED-ANON.1', trap('AnonymousCaller', 'Anonymous principal cannot hold tokens on the ledger.'));
-  const from = toHex(accountIdBytes(a.caller, a.from_subaccount));
+  const from = accountIdHex(a.caller, a.from_subaccount);
   const to = accountId(a.to);
   // [LED-MEMO.1]
   if (a.memo !== undefined && a.memo.length > MAX_MEMO_BYTES)
@@ -328,7 +328,7 @@ export const legacyTransfer = (s: LedgerState, a: LegacyTransferArgs): Result<Le
   // [LED-ANON.1]
   if (principalClass(a.caller) === 'anonymous')
     return reject('LED-ANON.1', trap('AnonymousCaller', `Sending from ${a.caller.text} is not allowed`));
-  const from = toHex(accountIdBytes(a.caller, a.from_subaccount));
+  const from = accountIdHex(a.caller, a.from_subaccount);
   const fee = s.cfg.transferFee;
   let op: Operation;
   if (from === s.cfg.mintingId) {

@@ -185,6 +185,13 @@ export interface ValueDiff {
 }
 
 /** First difference between expected and actual (canonical order), or undefined when equal. */
+/** Exactly two own enumerable keys (a variant {tag, value}), without allocating a key array. */
+const twoKeys = (o: object): boolean => {
+  let n = 0;
+  for (const k in o) if (Object.hasOwn(o, k) && ++n > 2) return false;
+  return n === 2;
+};
+
 /** Equality without building canonical strings, for scalars and variants of scalars; undefined when it cannot tell. */
 const quickEqual = (a: ItfValue, b: ItfValue): boolean | undefined => {
   const ta = typeof a;
@@ -192,7 +199,7 @@ const quickEqual = (a: ItfValue, b: ItfValue): boolean | undefined => {
   if (typeof b !== 'object') return false;
   const va = a as { tag?: unknown; value?: ItfValue };
   const vb = b as { tag?: unknown; value?: ItfValue };
-  if (typeof va.tag === 'string' && typeof vb.tag === 'string' && Object.keys(va).length === 2 && Object.keys(vb).length === 2) {
+  if (typeof va.tag === 'string' && typeof vb.tag === 'string' && twoKeys(va) && twoKeys(vb)) {
     if (va.tag !== vb.tag) return false;
     const x = va.value!;
     const y = vb.value!;
