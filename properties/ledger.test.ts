@@ -10,6 +10,8 @@ import { blockHash, encodeBlock, parentHash } from '../src/ledger/encoding.js';
 import * as R from '../src/ledger/rules.js';
 import type { LedgerState } from '../src/ledger/types.js';
 import { toHex } from '../src/core/bytes.js';
+import { canisterId, principalFromBytes, type Principal } from '../src/core/principal.js';
+import { accountId } from '../src/ledger/account.js';
 import { loadTraceText } from '../src/trace/load.js';
 import { replay } from '../src/trace/replay.js';
 import { arbInit, arbStep, concretize, DRIFT, FEE, U64, WINDOW } from './ledger-arbitraries.js';
@@ -233,5 +235,85 @@ describe('ledger walks', () => {
     ];
     const missing = required.filter((k) => !counts.has(k));
     expect(missing, `outcome classes never reached: ${missing.join(', ')}`).toEqual([]);
+  });
+});
+
+describe('ledger check order', () => {
+  it('[LED-ICRC1-TRANSFER.1] [LED-ANON.1] [LED-MEMO.1] [LED-AMOUNT-U64.1] [LED-TRANSFER-FEE.1] [LED-TX-TOO-OLD.1] [LED-TX-FUTURE.1] [LED-DEDUP.1] [LED-INSUFFICIENT.1] when several conditions fail, icrc1_transfer reports the first in the spec order', () => {
+    const minter = canisterId(1n);
+    const alice = canisterId(7n);
+    const bob = canisterId(8n);
+    const anon = principalFromBytes(Uint8Array.of(4)) as Principal;
+    const init = R.init({
+      minting_account: { owner: minter },
+      transfer_fee: FEE,
+      transaction_window: WINDOW,
+      permitted_drift: DRIFT,
+      initial_values: [[accountId({ owner: alice }), 1_000_000n]],
+      time: 0n,
+    });
+    if (E.isLeft(init)) throw new Error('init');
+    const base = { caller: alice, from_subaccount: undefined, to: { owner: bob }, amount: 100n, fee: undefined as bigint | undefined, memo: undefined as Uint8Array | undefined, created_at_time: 10n as bigint | undefined, now: 10n };
+    const first = R.icrc1Transfer(init.right, base);
+    if (E.isLeft(first)) throw new Error('the first transfer must be accepted');
+    const s = first.right.state;
+    const ORDER = ['anon', 'memo', 'amountU64', 'badFee', 'tooOld', 'future', 'dup', 'funds'] as const;
+    type V = (typeof ORDER)[number];
+    fc.assert(
+      fc.property(fc.subarray([...ORDER]), fc.bigInt({ min: 0n, max: WINDOW }), (violated, later) => {
+        const v = new Set<V>(violated);
+        const now = 10n + later;
+        const args = {
+          ...base,
+          now,
+          caller: v.has('anon') ? anon : alice,
+          memo: v.has('memo') ? new Uint8Array(33) : undefined,
+          amount: v.has('amountU64') ? 1n << 64n : v.has('funds') ? 10n ** 12n : 100n,
+          fee: v.has('badFee') ? 1n : undefined,
+          created_at_time: v.has('tooOld') ? now - WINDOW - 1n : v.has('future') ? now + DRIFT + 1n : v.has('dup') ? 10n : now + 1n,
+        };
+        // a duplicate needs the very same transaction: other changes to it make it a new one
+        const dupEffective = v.has('dup') && !v.has('anon') && !v.has('memo') && !v.has('amountU64') && !v.has('funds') && !v.has('tooOld') && !v.has('future');
+        const futureEffective = v.has('future') && !v.has('tooOld');
+        const expected = ORDER.find((x) => (x === 'dup' ? dupEffective : x === 'future' ? futureEffective : v.has(x)));
+        const r = R.icrc1Transfer(s, args);
+        if (expected === undefined) {
+          expect(E.isRight(r)).toBe(true);
+          return;
+        }
+        expect(E.isLeft(r)).toBe(true);
+        const f = (r as E.Left<{ kind: string; req: string; error: { tag: string; code?: string } }>).left;
+        const want: Record<V, [string, string]> = {
+          anon: ['LED-ANON.1', 'Trap'],
+          memo: ['LED-MEMO.1', 'Trap'],
+          amountU64: ['LED-AMOUNT-U64.1', 'InsufficientFunds'],
+          badFee: ['LED-TRANSFER-FEE.1', 'BadFee'],
+          tooOld: ['LED-TX-TOO-OLD.1', 'TooOld'],
+          future: ['LED-TX-FUTURE.1', 'CreatedInFuture'],
+          dup: ['LED-DEDUP.1', 'Duplicate'],
+          funds: ['LED-INSUFFICIENT.1', 'InsufficientFunds'],
+        };
+        expect([f.req, f.error.tag]).toEqual(want[expected]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('[LED-BURN.1] [LED-MINT.1] [LED-LEGACY-MINT.1] [LED-LEGACY-BURN.1] [LED-LEGACY-TO.1] [LED-ANON.1] classification order: ICRC-1 tests burn first, legacy tests mint first, legacy checks the destination before the caller', () => {
+    const minter = canisterId(1n);
+    const init = R.init({ minting_account: { owner: minter }, transfer_fee: FEE, transaction_window: WINDOW, permitted_drift: DRIFT, initial_values: [], time: 0n });
+    if (E.isLeft(init)) throw new Error('init');
+    const s = init.right;
+    const mintingId = accountId({ owner: minter });
+    // minting → minting on ICRC-1 is a burn: an amount of 0 is BadBurn{fee}
+    const icrc = R.icrc1Transfer(s, { caller: minter, from_subaccount: undefined, to: { owner: minter }, amount: 0n, fee: undefined, memo: undefined, created_at_time: undefined, now: 1n });
+    expect(E.isLeft(icrc) && icrc.left.kind === 'Rejected' && icrc.left.req).toBe('LED-BURN.1');
+    // minting → minting on the legacy endpoint is a mint: it traps MintToMintingAccount
+    const leg = R.legacyTransfer(s, { caller: minter, from_subaccount: undefined, to: Buffer.from(mintingId, 'hex'), amount: 1n, fee: 0n, memo: 0n, created_at_time: undefined, now: 1n });
+    expect(E.isLeft(leg) && leg.left.kind === 'Rejected' && (leg.left.error as { code?: string }).code).toBe('MintToMintingAccount');
+    // a bad destination is reported before an anonymous caller
+    const anon = principalFromBytes(Uint8Array.of(4)) as Principal;
+    const bad = R.legacyTransfer(s, { caller: anon, from_subaccount: undefined, to: new Uint8Array(32), amount: 1n, fee: FEE, memo: 0n, created_at_time: undefined, now: 1n });
+    expect(E.isLeft(bad) && bad.left.kind === 'Rejected' && bad.left.req).toBe('LED-LEGACY-TO.1');
   });
 });

@@ -221,7 +221,7 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       args: new t.Type<Record<string, never>, ItfValue, unknown>(
         'TotalSupply',
         (u): u is Record<string, never> => true,
-        (u, c) => (E.isRight(Unit.validate(u, c)) || (typeof u === 'object' && u !== null && Object.keys(u).length === 0) ? t.success({}) : t.failure(u, c, 'TotalSupply takes no arguments')),
+        (u, c) => (E.isRight(Unit.validate(u, c)) ? t.success({}) : t.failure(u, c, 'TotalSupply takes no arguments (a unit value)')),
         () => ({ '#tup': [] }),
       ),
       encodeOutput: encNat,
