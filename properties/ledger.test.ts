@@ -126,9 +126,9 @@ describe('ledger walks', () => {
         });
         if (E.isLeft(init)) throw new Error('init');
         const s0 = (ledgerMachine.init(init.right) as E.Right<LedgerState>).right;
-        const minter = { owner: { text: 'rrkah-fqaaa-aaaaa-aaaaq-cai', bytes: Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 1, 1, 1]) } };
-        const alice = { owner: { text: '', bytes: Uint8Array.from([7, 1]) } };
-        const bob = { owner: { text: '', bytes: Uint8Array.from([8, 1]) } };
+        const minter = { owner: canisterId(1n) };
+        const alice = { owner: canisterId(7n) };
+        const bob = { owner: canisterId(8n) };
         const mint = R.icrc1Transfer(s0, { caller: minter.owner, from_subaccount: undefined, to: alice, amount: 10n * FEE, fee: undefined, memo: undefined, created_at_time: undefined, now: 10n });
         const s1 = (mint as E.Right<{ state: LedgerState }>).right.state;
         const tx = { caller: alice.owner, from_subaccount: undefined, to: bob, amount: 5n, fee: undefined as bigint | undefined, memo: undefined, created_at_time: 10n, now: 10n };

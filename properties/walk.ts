@@ -27,20 +27,36 @@ export const viewCanon = <S>(m: Machine<S, unknown>, s: S): string =>
     .map((k) => `${k}=${canon(m.view[k]!(s))}`)
     .join(';');
 
+type Decoded<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** The initial state from ITF init arguments; `undefined` value when the machine refuses the config. */
+const start = <S, C>(m: Machine<S, C>, init: ItfValue): Decoded<S | undefined> => {
+  const d = decodeWith(m.initArgs, init);
+  if (!d.ok) return { ok: false, message: `init does not decode: ${d.pointer}: ${d.message}` };
+  const r0 = m.init(d.value);
+  return { ok: true, value: E.isLeft(r0) ? undefined : r0.right };
+};
+
+/** Decode an action's ITF arguments and apply its rule. */
+const apply = <S, C>(m: Machine<S, C>, s: S, a: RecordedAction): Decoded<Result<S, unknown, unknown>> => {
+  const spec = m.actions[a.tag]!;
+  const args = decodeWith(spec.args, a.args);
+  if (!args.ok) return { ok: false, message: `arguments do not decode: ${args.pointer}: ${args.message}` };
+  return { ok: true, value: spec.rule(s, args.value) as Result<S, unknown, unknown> };
+};
+
 /** Run a walk; return the first problem (step predicate, invariant or persistence), or undefined. */
 export const runWalk = <S, C>(m: Machine<S, C>, init: ItfValue, actions: readonly RecordedAction[], check?: (st: StepInfo<S>) => string | undefined): string | undefined => {
-  const d = decodeWith(m.initArgs, init);
-  if (!d.ok) return `init does not decode: ${d.pointer}: ${d.message}`;
-  const r0 = m.init(d.value);
-  if (E.isLeft(r0)) return undefined; // an invalid init is not a walk
-  let s = r0.right;
+  const st0 = start(m, init);
+  if (!st0.ok) return st0.message;
+  if (st0.value === undefined) return undefined; // an invalid init is not a walk
+  let s: S = st0.value;
   for (let i = 0; i < actions.length; i++) {
     const a = actions[i]!;
-    const spec = m.actions[a.tag]!;
-    const args = decodeWith(spec.args, a.args);
-    if (!args.ok) return `step ${i}: arguments do not decode: ${args.pointer}: ${args.message}`;
     const before = viewCanon(m as Machine<S, unknown>, s);
-    const result = spec.rule(s, args.value) as Result<S, unknown, unknown>;
+    const applied = apply(m, s, a);
+    if (!applied.ok) return `step ${i}: ${applied.message}`;
+    const result = applied.value;
     const after = E.isRight(result) ? result.right.state : s;
     // persistence: the old state reads exactly as before, whatever the rule did
     if (viewCanon(m as Machine<S, unknown>, s) !== before) return `step ${i} (${a.tag}): the rule changed its input state`;
@@ -53,12 +69,12 @@ export const runWalk = <S, C>(m: Machine<S, C>, init: ItfValue, actions: readonl
   return undefined;
 };
 
+const failMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /**
  * fast-check over walks. On failure, the shrunk counterexample is written as an ITF trace
  * (to `traces/<machine>/regressions/` unless `dir` is given) and the test fails with its path.
  */
-const failMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 export const checkWalks = <S, C>(opts: {
   name: string;
   machine: Machine<S, C>;
@@ -89,18 +105,15 @@ export const checkWalks = <S, C>(opts: {
 
 /** Apply actions from an init (ITF arguments); the states after each accepted step. undefined when init is invalid. */
 export const applyAll = <S, C>(m: Machine<S, C>, init: ItfValue, actions: readonly RecordedAction[]): S[] | undefined => {
-  const d = decodeWith(m.initArgs, init);
-  if (!d.ok) throw new Error(`init does not decode: ${d.pointer}: ${d.message}`);
-  const r0 = m.init(d.value);
-  if (E.isLeft(r0)) return undefined;
-  const states = [r0.right];
-  let s = r0.right;
+  const st0 = start(m, init);
+  if (!st0.ok) throw new Error(st0.message);
+  if (st0.value === undefined) return undefined;
+  const states: S[] = [st0.value];
+  let s: S = st0.value;
   for (const a of actions) {
-    const spec = m.actions[a.tag]!;
-    const args = decodeWith(spec.args, a.args);
-    if (!args.ok) throw new Error(`arguments do not decode: ${args.pointer}: ${args.message}`);
-    const r = spec.rule(s, args.value) as Result<S, unknown, unknown>;
-    if (E.isRight(r)) states.push((s = r.right.state));
+    const applied = apply(m, s, a);
+    if (!applied.ok) throw new Error(applied.message);
+    if (E.isRight(applied.value)) states.push((s = applied.value.right.state));
   }
   return states;
 };

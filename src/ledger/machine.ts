@@ -220,7 +220,7 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       rule: R.icrc1TotalSupply,
       args: new t.Type<Record<string, never>, ItfValue, unknown>(
         'TotalSupply',
-        (u): u is Record<string, never> => true,
+        (_u): _u is Record<string, never> => true,
         (u, c) => (E.isRight(Unit.validate(u, c)) ? t.success({}) : t.failure(u, c, 'TotalSupply takes no arguments (a unit value)')),
         () => ({ '#tup': [] }),
       ),
