@@ -10,6 +10,7 @@ import { fromHex } from '../core/bytes.js';
 import { accountIdBytes } from '../ledger/account.js';
 import { loadTrace, type BadInput } from '../trace/load.js';
 import { replay, type ReplayReport } from '../trace/replay.js';
+import { cmdSimulate, SimUsageError } from './simulate.js';
 
 const HELP = `icspec — the executable reference of the Internet Computer
 
@@ -23,6 +24,15 @@ Usage:
       Both forms of a principal and its class. Hex may be 0x-prefixed.
   icspec account-id <principal> [--subaccount <hex>]
       The ICP ledger account identifier (hex) of an ICRC-1 account.
+  icspec simulate consensus --nodes N --faulty F --rounds R --seed S [--delay-ms MIN-MAX]
+                 [--strategy silent|honest|equivocate|split|withhold|delay] [--ingress-rate K]
+                 [--dkg-interval D] [--out trace.itf.json] [--json]
+      Simulate a subnet of N replicas, F of them Byzantine (the last F; default strategy
+      split: equivocation and shares on every block), for R rounds with network delays
+      drawn from MIN-MAX ms (default 20-200) and the IC's default delays (unit 1000 ms,
+      initial notary 600 ms). Prints rounds, finalized height, finalization rate, ingress
+      latency percentiles and the safety verdict; --out writes the run as a trace.
+      Exit 0: safety held; 1: safety violated; 2: bad arguments.
   icspec --help | help`;
 
 class UsageError extends Error {}
@@ -186,11 +196,13 @@ const main = (argv: string[]): number => {
         return cmdPrincipal(args);
       case 'account-id':
         return cmdAccountId(args);
+      case 'simulate':
+        return cmdSimulate(args, out, (x) => process.stderr.write(x), process.stderr.isTTY === true);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof SimUsageError) {
       err(`error: ${e.message} (see icspec --help)`);
       return 2;
     }

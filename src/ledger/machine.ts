@@ -46,7 +46,7 @@ export const InitCodec = Rec('Init', {
 type InitArgs = t.TypeOf<typeof InitCodec>;
 
 /** Init arguments with ICP defaults filled in. */
-const InitDecoder: t.Decoder<unknown, R.LedgerInit> = {
+export const InitDecoder: t.Decoder<unknown, R.LedgerInit> = {
   name: 'Init',
   validate: (u, c) =>
     E.map((a: InitArgs): R.LedgerInit => ({
@@ -61,7 +61,8 @@ const InitDecoder: t.Decoder<unknown, R.LedgerInit> = {
 };
 
 // The Icrc1TransferArgs value carries `caller` in place of the call's sender, and `now`.
-const Icrc1TransferCodec = Rec('Icrc1Transfer', {
+/** The fields of an ICRC-1 transfer call (without the ledger's `now`). */
+export const icrc1CallProps = {
   caller: PrincipalText,
   from_subaccount: Opt(Blob(32)),
   to: AccountCodec,
@@ -69,10 +70,11 @@ const Icrc1TransferCodec = Rec('Icrc1Transfer', {
   fee: Opt(Nat),
   memo: Opt(Blob()),
   created_at_time: Opt(U64),
-  now: U64,
-});
+};
+const Icrc1TransferCodec = Rec('Icrc1Transfer', { ...icrc1CallProps, now: U64 });
 
-const LegacyTransferCodec = Rec('Transfer', {
+/** The fields of a legacy transfer call (without the ledger's `now`). */
+export const legacyCallProps = {
   caller: PrincipalText,
   from_subaccount: Opt(Blob(32)),
   to: Blob(),
@@ -80,8 +82,8 @@ const LegacyTransferCodec = Rec('Transfer', {
   fee: U64,
   memo: U64,
   created_at_time: Opt(U64),
-  now: U64,
-});
+};
+const LegacyTransferCodec = Rec('Transfer', { ...legacyCallProps, now: U64 });
 
 // ---------------------------------------------------------------- encoders
 /** An error `{tag, ...payload}` as the ITF variant `{tag, value: payload}` (unit when no payload). */

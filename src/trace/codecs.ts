@@ -152,3 +152,26 @@ export const Tup2 = <A, B>(a: t.Type<A, ItfValue, unknown>, b: t.Type<B, ItfValu
 
 /** An ITF list of elements. */
 export const List = <A>(el: t.Type<A, ItfValue, unknown>) => t.array(el) as unknown as t.Type<A[], ItfValue, unknown>;
+
+/** A natural number below 2^31 as a JavaScript number (node indices, heights, message ids). */
+export const SmallNat = new t.Type<number, ItfValue, unknown>(
+  'nat31',
+  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 && u < 2 ** 31,
+  (u, c) => (typeof u === 'bigint' && u >= 0n && u < 2n ** 31n ? t.success(Number(u)) : t.failure(u, c, `expected a natural number below 2^31, got ${typeof u === 'bigint' ? u.toString() : JSON.stringify(u)}`)),
+  (n) => BigInt(n),
+);
+
+/** An ITF set `{"#set": [...]}` of distinct elements (distinctness is checked when the JSON is read). */
+export const SetOf = <A>(el: t.Type<A, ItfValue, unknown>) => {
+  const inner = t.array(el);
+  return new t.Type<A[], ItfValue, unknown>(
+    `Set<${el.name}>`,
+    inner.is,
+    (u, c) => {
+      const xs = typeof u === 'object' && u !== null && !Array.isArray(u) && Array.isArray((u as { '#set'?: unknown })['#set']) ? (u as { '#set': unknown[] })['#set'] : undefined;
+      if (xs === undefined) return t.failure(u, c, `expected a set {"#set": [...]} of ${el.name}`);
+      return inner.validate(xs, t.appendContext(c, '#set', inner, xs));
+    },
+    (xs) => ({ '#set': xs.map((x) => el.encode(x)) }),
+  );
+};
