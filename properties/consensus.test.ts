@@ -241,6 +241,18 @@ describe('liveness under synchrony', () => {
     );
   });
 
+  it('[CON-LIVENESS.1] [CON-EQUIVOCATION.1] [CON-PROPOSE.1] with at most f Byzantine replicas and every message eventually delivered (any delays), rounds never stall', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(4, 7), fc.nat(), fc.constantFrom<Strategy>('equivocate', 'split', 'withhold', 'delay', 'silent'), fc.integer({ min: 10, max: 3000 }), (n, seed, strategy, hi) => {
+        const rounds = 20;
+        const res = sim({ nodes: n, faulty: faultsTolerated(n), rounds: rounds + 1, seed, strategy, delayMs: [0, hi], ingressPerSecond: 0, maxSimMs: rounds * 30_000 });
+        expect(res.rounds, `stalled at round ${res.rounds}`).toBeGreaterThanOrEqual(rounds);
+        expect(res.finalizedByAll).toBeGreaterThan(0);
+      }),
+      { numRuns: 16 },
+    );
+  });
+
   it('[CON-LIVENESS.1] [CON-PARTITION.1] [CON-NOTARIZATION-RELAY.1] after a partition heals (the network becomes synchronous) rounds finalize again', () => {
     fc.assert(
       fc.property(fc.nat(), fc.integer({ min: 2000, max: 10_000 }), (seed, len) => {

@@ -548,12 +548,10 @@ const stepPropose = (s: Step): boolean => {
   if (prev === undefined) return false;
   const rank = ranks(prev, r.cfg.n)[r.id]!;
   if (rank >= blockMakers(r.cfg.n) || r.clock < r.roundStart + blockMakerDelay(r.cfg.delays, rank)) return false;
-  // a maker does not propose when it already has a valid proposal of lower rank
+  // a maker does not propose while it holds a valid proposal of lower, non-disqualified rank
+  // (it may still have to, if that rank is disqualified later)
   const p = s.height(h);
-  if (p.blocks.some((b) => b.rank < rank && !p.disq.includes(b.rank) && validBlock(s, b))) {
-    Object.assign(s.r, { proposed: true });
-    return true;
-  }
+  if (p.blocks.some((b) => b.rank < rank && !p.disq.includes(b.rank) && validBlock(s, b))) return false;
   const parent = notarizedBlocks(s, h - 1)[0];
   if (parent === undefined) return false;
   const time = r.clock > parent.time ? r.clock : parent.time;
@@ -584,9 +582,13 @@ const stepNotarize = (s: Step): boolean => {
   const valid = p.blocks.filter((b) => !p.disq.includes(b.rank) && validBlock(s, b)).sort(byRank);
   if (valid.length === 0) return false;
   const b = valid[0]!;
-  // [CON-EQUIVOCATION.1] two valid blocks of one rank disqualify that rank
+  // [CON-EQUIVOCATION.1] two valid blocks of one rank disqualify that rank; relaying both is the
+  // proof that lets every other replica disqualify it too (else replicas that saw one version
+  // keep waiting for it while the others have moved on)
   if (valid.length > 1 && valid[1]!.rank === b.rank) {
     s.setHeight(h, { ...p, disq: [...p.disq, b.rank] });
+    s.emit({ kind: 'Block', block: valid[0]! });
+    s.emit({ kind: 'Block', block: valid[1]! });
     return true;
   }
   if (p.myNotar.includes(b.hash)) return false;

@@ -310,6 +310,8 @@ export const simulate = (o: SimOptions): SimResult => {
     for (const art of out.out.sent) {
       const b = asByz(art);
       if (b === undefined) continue;
+      if ((st === 'equivocate' || st === 'split') && art.kind === 'Block' && byz.has(art.block.proposer) && (art.block.proposer !== from || targetOf.has(art.block.hash)))
+        continue; // never relay the coalition's own versions: who sees which version is the attack
       if (st === 'honest') byzSend(from, others(from), b, now);
       else if (st === 'delay') byzSend(from, others(from), b, now + BigInt(rng.int(0, 3)) * unitNs);
       else if (st === 'withhold') byzSend(from, others(from).filter(() => rng.chance(0.5)), b, now);
@@ -320,6 +322,8 @@ export const simulate = (o: SimOptions): SimResult => {
         const B = [...halfB, ...byzList.filter((x) => x !== from)];
         byzSend(from, A, b, now);
         byzSend(from, B, twin, now);
+        if (art.kind === 'Block') targetOf.set(art.block.hash, A);
+        targetOf.set(byzHash(twin), B);
         if (st === 'split') {
           const h1 = art.kind === 'Block' ? art.block.hash : '';
           const twinHash = byzHash(twin);
