@@ -43,6 +43,18 @@ export const NOTARIZATION_CERTIFICATION_GAP = 70;
  */
 export const notaryDelay = (d: DelayConfig, rank: number, notarizedH: number, finalizedH: number, certifiedH: number): bigint | undefined => {
   if (notarizedH - certifiedH >= NOTARIZATION_CERTIFICATION_GAP) return undefined;
+  // the common case (small backlog, no certification lag) from a memo of this pure function
+  const k0 = notarizedH - finalizedH;
+  if (rank < 16 && k0 >= 0 && k0 < 4 && finalizedH - certifiedH <= 3) {
+    let perCfg = ntryMemo.get(d);
+    if (perCfg === undefined) ntryMemo.set(d, (perCfg = []));
+    const key = rank * 4 + k0;
+    return (perCfg[key] ??= notaryDelayExact(d, rank, notarizedH, finalizedH, certifiedH));
+  }
+  return notaryDelayExact(d, rank, notarizedH, finalizedH, certifiedH);
+};
+const ntryMemo = new WeakMap<DelayConfig, bigint[]>();
+const notaryDelayExact = (d: DelayConfig, rank: number, notarizedH: number, finalizedH: number, certifiedH: number): bigint => {
   const k = BigInt(Math.max(0, notarizedH - finalizedH));
   const backoff = (d.unitDelayMs * BigInt(rank) * 3n ** k) / 2n ** k;
   const lag = BigInt(Math.max(0, finalizedH - (certifiedH + 3)));

@@ -7,6 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PMap } from '../core/pmap.js';
+import { SmallMap } from '../core/smallmap.js';
 import { PVec } from '../core/pvec.js';
 import { notEnabled, ok, type Result } from '../core/machine.js';
 import { toHex } from '../core/bytes.js';
@@ -71,9 +72,9 @@ const shareArray = (s: Shares): ShareSig[] => {
 export interface HeightPool {
   /** the distinct block proposals received, in order of arrival */
   readonly blocks: readonly Block[];
-  readonly notarShares: ReadonlyMap<Hash, Shares>;
-  readonly notarizations: ReadonlyMap<Hash, ThresholdSig>;
-  readonly finalShares: ReadonlyMap<Hash, Shares>;
+  readonly notarShares: SmallMap<Hash, Shares>;
+  readonly notarizations: SmallMap<Hash, ThresholdSig>;
+  readonly finalShares: SmallMap<Hash, Shares>;
   readonly finalization: { readonly block: Hash; readonly sig: ThresholdSig } | undefined;
   /** shares of this height's beacon (each signs the previous beacon) */
   readonly beaconShares: Shares;
@@ -90,9 +91,9 @@ export interface HeightPool {
 
 const EMPTY_HEIGHT: HeightPool = {
   blocks: [],
-  notarShares: new Map(),
-  notarizations: new Map(),
-  finalShares: new Map(),
+  notarShares: SmallMap.empty(),
+  notarizations: SmallMap.empty(),
+  finalShares: SmallMap.empty(),
   finalization: undefined,
   beaconShares: NO_SHARES,
   beacon: undefined,
@@ -242,7 +243,7 @@ export const initReplica = (cfg: ReplicaConfig, id: number): E.Either<{ code: st
   const h0: HeightPool = {
     ...EMPTY_HEIGHT,
     blocks: [g],
-    notarizations: new Map([[g.hash, { signers: [] }]]),
+    notarizations: SmallMap.of(g.hash, { signers: [] }),
     finalization: { block: g.hash, sig: { signers: [] } },
     beacon: { value: cfg.genesisBeacon, sig: { signers: [] } },
   };
@@ -279,6 +280,36 @@ export const initReplica = (cfg: ReplicaConfig, id: number): E.Either<{ code: st
 
 /** A step accumulates the replica's new state and its outputs (a local, never shared, builder). */
 type Mut<T> = { -readonly [K in keyof T]: T[K] };
+/** the shared empty output list (never pushed to: emit replaces it first) */
+const NONE_SENT: Artifact[] = [];
+
+/** A copy of a replica record with every field listed (a stable object shape: much faster than a spread). */
+const copyReplica = (r: Replica, clock: bigint): Mut<Replica> => ({
+  id: r.id,
+  cfg: r.cfg,
+  clock: clock,
+  pool: r.pool,
+  blocksByHash: r.blocksByHash,
+  base: r.base,
+  top: r.top,
+  round: r.round,
+  roundStart: r.roundStart,
+  proposed: r.proposed,
+  done: r.done,
+  finalizedHeight: r.finalizedHeight,
+  finalizedTip: r.finalizedTip,
+  finalized: r.finalized,
+  executedHeight: r.executedHeight,
+  ledger: r.ledger,
+  stateHashes: r.stateHashes,
+  checkpoint: r.checkpoint,
+  ingress: r.ingress,
+  included: r.included,
+  cupShares: r.cupShares,
+  myCupShare: r.myCupShare,
+  cup: r.cup,
+  conflicts: r.conflicts,
+});
 
 /**
  * A step builds the replica's next state: a fresh copy of the record, owned by the step and
@@ -286,14 +317,14 @@ type Mut<T> = { -readonly [K in keyof T]: T[K] };
  * inside are persistent), plus the step's outputs.
  */
 class Step {
-  sent: Artifact[] = [];
+  sent: Artifact[] = NONE_SENT;
   finalized: Array<{ height: number; hash: Hash; ingress: Hash[] }> = [];
   executed: Array<{ height: number; stateHash: Hash }> = [];
-  /** the step stored something new */
-  dirty = false;
+  /** the step stored something that may enable an action (a share below its threshold, or an ingress message, does not) */
+  relevant = false;
   readonly r: Mut<Replica>;
   constructor(r: Replica, clock: bigint) {
-    this.r = { ...r, clock };
+    this.r = copyReplica(r, clock);
   }
   height(h: number): HeightPool {
     return this.r.pool.get(h) ?? EMPTY_HEIGHT;
@@ -301,10 +332,10 @@ class Step {
   setHeight(h: number, p: HeightPool): void {
     this.r.pool = this.r.pool.set(h, p);
     if (h > this.r.top) this.r.top = h;
-    this.dirty = true;
   }
   /** send to every other replica, and apply to this one's own pool */
   emit(a: Artifact): void {
+    if (this.sent === NONE_SENT) this.sent = [];
     this.sent.push(a);
     store(this, a);
   }
@@ -331,6 +362,7 @@ const store = (s: Step, a: Artifact): void => {
       const p = s.height(b.height);
       s.r.blocksByHash = s.r.blocksByHash.set(b.hash, b);
       s.setHeight(b.height, { ...p, blocks: [...p.blocks, b] });
+      s.relevant = true;
       return;
     }
     case 'NotarizationShare':
@@ -346,14 +378,20 @@ const store = (s: Step, a: Artifact): void => {
       if (hasSigner(old, a.sig.signer) || !c.verifyShare(a.sig, msg)) return;
       const sh = addShare(old, a.sig);
       if (notar) {
-        let np: HeightPool = { ...p, notarShares: withEntry(p.notarShares, a.block, sh) };
+        let np: HeightPool = { ...p, notarShares: p.notarShares.set(a.block, sh) };
         // [CON-NOTARIZATION.1] threshold many shares combine into a notarization
-        if (reachesThreshold(sh.count, n) && !np.notarizations.has(a.block)) np = { ...np, notarizations: withEntry(np.notarizations, a.block, c.combine(shareArray(sh), msg)) };
+        if (reachesThreshold(sh.count, n) && !np.notarizations.has(a.block)) {
+          np = { ...np, notarizations: np.notarizations.set(a.block, c.combine(shareArray(sh), msg)) };
+          s.relevant = true;
+        }
         s.setHeight(a.height, np);
       } else {
-        let np: HeightPool = { ...p, finalShares: withEntry(p.finalShares, a.block, sh) };
+        let np: HeightPool = { ...p, finalShares: p.finalShares.set(a.block, sh) };
         // [CON-FINALIZATION.1]
-        if (reachesThreshold(sh.count, n) && np.finalization === undefined) np = { ...np, finalization: { block: a.block, sig: c.combine(shareArray(sh), msg) } };
+        if (reachesThreshold(sh.count, n) && np.finalization === undefined) {
+          np = { ...np, finalization: { block: a.block, sig: c.combine(shareArray(sh), msg) } };
+          s.relevant = true;
+        }
         s.setHeight(a.height, np);
       }
       return;
@@ -362,7 +400,8 @@ const store = (s: Step, a: Artifact): void => {
       if (a.height <= r.finalizedHeight) return;
       const p = s.height(a.height);
       if (p.notarizations.has(a.block) || !verifyAgg(s, a.height, a.sig, signed.notarization(a.height, a.block), notarizationThreshold(n))) return;
-      s.setHeight(a.height, { ...p, notarizations: withEntry(p.notarizations, a.block, a.sig) });
+      s.setHeight(a.height, { ...p, notarizations: p.notarizations.set(a.block, a.sig) });
+      s.relevant = true;
       return;
     }
     case 'Finalization': {
@@ -370,13 +409,16 @@ const store = (s: Step, a: Artifact): void => {
       const p = s.height(a.height);
       if (p.finalization !== undefined || !verifyAgg(s, a.height, a.sig, signed.finalization(a.height, a.block), notarizationThreshold(n))) return;
       s.setHeight(a.height, { ...p, finalization: { block: a.block, sig: a.sig } });
+      s.relevant = true;
       return;
     }
     case 'BeaconShare': {
       if (a.height <= r.base || a.sig.signer >= n || a.sig.signer < 0) return;
       const p = s.height(a.height);
       if (p.beacon !== undefined || hasSigner(p.beaconShares, a.sig.signer)) return;
-      s.setHeight(a.height, { ...p, beaconShares: addShare(p.beaconShares, a.sig) });
+      const bs = addShare(p.beaconShares, a.sig);
+      s.setHeight(a.height, { ...p, beaconShares: bs });
+      s.relevant = bs.count >= beaconThreshold(n);
       return;
     }
     case 'Beacon': {
@@ -385,6 +427,7 @@ const store = (s: Step, a: Artifact): void => {
       if (p.beacon !== undefined || p.beaconPending !== undefined) return;
       if (!c.verify(a.sig, '', beaconThreshold(n), (i) => i < n)) return;
       s.setHeight(a.height, { ...p, beaconPending: a.sig });
+      s.relevant = true;
       return;
     }
     case 'CupShare': {
@@ -393,8 +436,9 @@ const store = (s: Step, a: Artifact): void => {
       const key = signed.cup(ct);
       const e = r.cupShares.get(key);
       if (hasSigner(e?.shares, a.sig.signer) || !c.verifyShare(a.sig, key)) return;
-      s.r.cupShares = withEntry(r.cupShares, key, { content: ct, shares: addShare(e?.shares, a.sig) });
-      s.dirty = true;
+      const cs = addShare(e?.shares, a.sig);
+      s.r.cupShares = withEntry(r.cupShares, key, { content: ct, shares: cs });
+      s.relevant = cs.count >= cupThreshold(n);
       return;
     }
     case 'Cup': {
@@ -405,7 +449,7 @@ const store = (s: Step, a: Artifact): void => {
       if (a.block.hash !== ct.block || a.block.height !== ct.height || !blockIntegrity(a.block)) return;
       if (a.checkpoint.height !== ct.height || a.checkpoint.stateHash !== ct.stateHash || stateHash(ct.height, a.checkpoint.ledger) !== ct.stateHash) return;
       s.r.cup = a;
-      s.dirty = true;
+      s.relevant = true;
       return;
     }
     case 'Ingress': {
@@ -413,7 +457,6 @@ const store = (s: Step, a: Artifact): void => {
       // [CON-INGRESS.1]
       if (r.ingress.has(m.id) || r.included.has(m.id) || m.expiry < r.clock || !ingressIntegrity(m)) return;
       s.r.ingress = r.ingress.set(m.id, { msg: m, arrived: r.clock });
-      s.dirty = true;
       return;
     }
   }
@@ -681,6 +724,7 @@ const stepCup = (s: Step): boolean => {
     if (block === undefined || e.content.height <= (r.cup?.content.height ?? 0)) continue;
     const cup: Artifact & { kind: 'Cup' } = { kind: 'Cup', content: e.content, block, sig: r.cfg.crypto.combine(shareArray(e.shares), key), checkpoint: cp };
     Object.assign(s.r, { cup, cupShares: new Map([...r.cupShares].filter(([, x]) => x.content.height > e.content.height)) });
+    if (s.sent === NONE_SENT) s.sent = [];
     s.sent.push(cup);
     purge(s, Math.min(e.content.height, s.r.finalizedHeight));
     return true;
@@ -712,7 +756,7 @@ const stepCatchUp = (s: Step): boolean => {
   pool = pool.set(c.height, {
     ...EMPTY_HEIGHT,
     blocks: [cup.block],
-    notarizations: new Map([[cup.block.hash, cup.sig]]),
+    notarizations: SmallMap.of(cup.block.hash, cup.sig),
     finalization: { block: cup.block.hash, sig: cup.sig },
     beacon: { value: c.beacon, sig: cup.sig },
     myBeacon: true,
@@ -816,9 +860,9 @@ export const receive = (r: Replica, a: Artifact, now: bigint): ReplicaResult => 
   if (now < r.clock) return notEnabled('CON-TICK.1', `clock ${now} is before the replica's clock ${r.clock}`);
   const s = new Step(r, now);
   store(s, a);
-  // At the end of every step the replica is at a fixpoint at its clock; with nothing new stored,
-  // only a timer that expired by `now` can enable anything (nextWakeup lists them all).
-  if (s.dirty || (wakeup(r, r.clock) ?? now + 1n) <= now) act(s);
+  // At the end of every step the replica is at a fixpoint at its clock; with nothing relevant
+  // stored, only a timer that expired by `now` can enable anything (nextWakeup lists them all).
+  if (s.relevant || (wakeup(r, r.clock) ?? now + 1n) <= now) act(s);
   return ok(s.r, s.output());
 };
 

@@ -1,0 +1,111 @@
+/**
+ * Consensus simulation benchmark (`npm run bench:consensus`; part of `npm run bench`).
+ *
+ * Prints ONE JSON object on stdout (progress on stderr): for each subnet size, simulated rounds
+ * per second of wall time (the seeded scheduler of src/consensus/sim.ts driving the subnet
+ * machine, idealized crypto, the IC's default delays, network delays 20–200 ms, no ingress and
+ * with 4 ingress messages/s), steps (rule applications) per second, wall time per round divided
+ * by n² (the message count grows as n²), and peak heap / RSS.
+ *
+ * Targets (issue 3): ≥ 1000 rounds/s at n = 13; cost per round growing no faster than n²
+ * (checked as: ns per round per n² at n = 40 ≤ 1.25 × that at n = 13).
+ */
+import { arch, cpus, loadavg, platform, release } from 'node:os';
+import { defaultSimOptions, simulate, type SimOptions } from '../src/consensus/sim.js';
+
+const argv = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k!, v ?? 'true'] as const;
+  }),
+);
+const REPS = Number(argv.get('reps') ?? 3);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+interface Case {
+  readonly name: string;
+  readonly nodes: number;
+  readonly faulty: number;
+  readonly rounds: number;
+  readonly ingress: number;
+  readonly strategy?: SimOptions['strategy'];
+}
+
+const CASES: readonly Case[] = [
+  { name: 'n4', nodes: 4, faulty: 0, rounds: 2000, ingress: 0 },
+  { name: 'n7', nodes: 7, faulty: 0, rounds: 1000, ingress: 0 },
+  { name: 'n13', nodes: 13, faulty: 0, rounds: 500, ingress: 0 },
+  { name: 'n13-ingress', nodes: 13, faulty: 0, rounds: 500, ingress: 4 },
+  { name: 'n13-f4-split', nodes: 13, faulty: 4, rounds: 300, ingress: 0, strategy: 'split' },
+  { name: 'n28', nodes: 28, faulty: 0, rounds: 100, ingress: 0 },
+  { name: 'n40', nodes: 40, faulty: 0, rounds: 60, ingress: 0 },
+];
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const runCase = (c: Case) => {
+  const walls: number[] = [];
+  let peakHeap = 0;
+  let peakRss = 0;
+  let res: ReturnType<typeof simulate> | undefined;
+  for (let rep = 0; rep < REPS; rep++) {
+    gc?.();
+    const base = process.memoryUsage().heapUsed;
+    const sample = () => {
+      const m = process.memoryUsage();
+      peakHeap = Math.max(peakHeap, m.heapUsed - base);
+      peakRss = Math.max(peakRss, m.rss);
+    };
+    const t0 = performance.now();
+    res = simulate({ ...defaultSimOptions, nodes: c.nodes, faulty: c.faulty, rounds: c.rounds, seed: 1 + rep, ingressPerSecond: c.ingress, strategy: c.strategy ?? 'honest', onProgress: sample });
+    walls.push(performance.now() - t0);
+    sample();
+    if (!res.safety.held) throw new Error(`${c.name}: safety violated`);
+  }
+  const wall = median(walls);
+  const r = res!;
+  const perRoundNs = (wall * 1e6) / r.rounds;
+  return {
+    nodes: c.nodes,
+    faulty: c.faulty,
+    ingressPerSecond: c.ingress,
+    rounds: r.rounds,
+    finalizedHeight: r.finalizedHeight,
+    steps: r.steps,
+    wallMs: Math.round(wall),
+    roundsPerSecond: Math.round((r.rounds / wall) * 1000),
+    stepsPerSecond: Math.round((r.steps / wall) * 1000),
+    stepsPerRound: Math.round(r.steps / r.rounds),
+    usPerRound: Math.round(perRoundNs / 1000),
+    nsPerRoundPerN2: Math.round(perRoundNs / (c.nodes * c.nodes)),
+    peakHeapMB: Math.round(peakHeap / 2 ** 20),
+    peakRssMB: Math.round(peakRss / 2 ** 20),
+  };
+};
+
+const main = () => {
+  const results: Record<string, ReturnType<typeof runCase>> = {};
+  for (const c of CASES) {
+    log(`consensus bench: ${c.name} (${c.rounds} rounds × ${REPS})`);
+    results[c.name] = runCase(c);
+    log(`  ${JSON.stringify(results[c.name])}`);
+  }
+  const n13 = results.n13!;
+  const n40 = results.n40!;
+  const growth = n40.nsPerRoundPerN2 / n13.nsPerRoundPerN2;
+  const out = {
+    benchmark: 'consensus',
+    method: 'median of reps; simulate() with the default scheduler: honest subnet unless stated, network delays 20-200 ms, unit delay 1000 ms, initial notary delay 600 ms, idealized crypto',
+    reps: REPS,
+    env: { node: process.version, platform: `${platform()} ${release()} ${arch()}`, cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg() },
+    results,
+    targets: {
+      roundsPerSecondN13: { target: 1000, measured: n13.roundsPerSecond, met: n13.roundsPerSecond >= 1000 },
+      costGrowthAtMostN2: { target: 'ns/round/n² at n=40 ≤ 1.25 × at n=13', measured: Math.round(growth * 100) / 100, met: growth <= 1.25 },
+    },
+  };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+};
+
+main();
