@@ -101,7 +101,7 @@ export const cmdSimulate = (args: readonly string[], write: (s: string) => void,
     faulty: opts.faulty,
     f,
     withinFaultBound: opts.faulty <= f,
-    strategy: opts.strategy,
+    strategy: opts.faulty === 0 ? 'none' : opts.strategy,
     seed: opts.seed,
     delayMs: opts.delayMs,
     rounds: res.rounds,
@@ -123,7 +123,7 @@ export const cmdSimulate = (args: readonly string[], write: (s: string) => void,
   }
   if (json) write(JSON.stringify(report));
   else {
-    write(`subnet: ${opts.nodes} nodes, ${opts.faulty} faulty (f = ${f}${opts.faulty > f ? ', fault bound exceeded' : ''}), strategy ${opts.strategy}, seed ${opts.seed}, delays ${opts.delayMs[0]}-${opts.delayMs[1]} ms`);
+    write(`subnet: ${opts.nodes} nodes, ${opts.faulty} faulty (f = ${f}${opts.faulty > f ? ', fault bound exceeded' : ''}), strategy ${report.strategy}, seed ${opts.seed}, delays ${opts.delayMs[0]}-${opts.delayMs[1]} ms`);
     write(`rounds:            ${report.rounds} (${report.simulatedSeconds.toFixed(1)} s simulated, ${report.steps} steps)`);
     write(`finalized height:  ${report.finalizedHeight} (all honest replicas: ${report.finalizedByAllHonest})`);
     write(`finalization rate: ${report.finalizationRate}`);

@@ -360,8 +360,11 @@ export const simulate = (o: SimOptions): SimResult => {
     const outp = r.right.output;
     scheduleMsgs(outp.messages);
     if (byz.has(outp.node) && outp.out.sent.length > 0) adversary(outp.node, outp);
+    else if (!byz.has(outp.node)) topRound = Math.max(topRound, s.replicas[outp.node]!.round);
     schedule(outp.node);
   };
+  /** the highest round an honest replica has entered (only the acting replica changes in a step) */
+  let topRound = 1;
 
   // ingress: Poisson-ish arrivals at random honest replicas
   let ingressCount = 0;
@@ -433,14 +436,12 @@ export const simulate = (o: SimOptions): SimResult => {
       nextIngress(ev.t);
     }
     steps++;
-    if ((steps & 255) === 0 || (n <= 16 && o.record)) {
-      const mr = maxRound();
-      if (o.onProgress && mr - lastProgress >= 10) {
-        lastProgress = mr;
-        o.onProgress(mr - 1);
-      }
-      if (mr > o.rounds) break;
+    if (o.onProgress && topRound - lastProgress >= 10) {
+      lastProgress = topRound;
+      o.onProgress(topRound - 1);
     }
+    // the run ends when an honest replica enters round R + 1: R rounds have been completed
+    if (topRound > o.rounds) break;
     if (s.violation !== undefined) break; // a violation ends the run (it is what the run reports)
   }
   const lat: number[] = [];
