@@ -26,10 +26,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { packageRoot } from '../src/core/root.js';
 import { loadTraceText } from '../src/trace/load.js';
 import { replay } from '../src/trace/replay.js';
+import { Args, GenError, isMainScript, quintBin, render, SEED_RE, type Doc, type Json } from './quint-tools.js';
+
+export { GenError };
 
 /** Pinned defaults for the committed traces. */
 export const DEFAULT_SEED = '0x5be0cd19137e';
@@ -43,7 +46,6 @@ export const VIOLATION_FILE = 'f2_violation.itf.json';
 
 const MODEL = 'spec/quint/consensus.qnt';
 const MACHINE = 'consensus_core';
-const SEED_RE = /^(0x[0-9a-fA-F]+|[0-9]+)$/;
 const F1 = ['--main', 'consensus_f1', '--invariant', 'inv'];
 const F2 = ['--main', 'consensus_f2', '--step', 'step_adversarial', '--invariant', 'safe_inv'];
 
@@ -60,24 +62,6 @@ export interface GenOptions {
   readonly violationSeed?: string;
 }
 
-export class GenError extends Error {}
-
-const quintBin = (root: string): string => {
-  const bin = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'quint.cmd' : 'quint');
-  if (!existsSync(bin)) throw new GenError(`quint CLI not found at ${bin}: run \`npm install\` (devDependency @informalsystems/quint)`);
-  return bin;
-};
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-interface Doc {
-  '#meta': Record<string, Json>;
-  vars: string[];
-  states: Array<Record<string, Json>>;
-}
-
-/** One state per line: stable, diff-friendly output. */
-const render = (doc: Doc): string =>
-  `{"#meta":${JSON.stringify(doc['#meta'])},\n"vars":${JSON.stringify(doc.vars)},\n"states":[\n${doc.states.map((s) => JSON.stringify(s)).join(',\n')}\n]}\n`;
 
 /** `consensus_f1::consensus_core::blocks` → `blocks` */
 const unqualify = (v: string): string => v.slice(v.lastIndexOf('::') + (v.includes('::') ? 2 : 0));
@@ -222,46 +206,32 @@ export const parseArgs = (argv: readonly string[]): GenOptions & { find?: string
   let violationSeed = VIOLATION_SEED;
   let find: string | undefined;
   let samples = 5000;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new GenError(`${a} needs a value`);
-      return v;
-    };
-    const posInt = (v: string): number => {
-      if (!/^[1-9][0-9]*$/.test(v)) throw new GenError(`${a} must be a positive integer, got "${v}"`);
-      return Number(v);
-    };
-    const aSeed = (): string => {
-      const v = val();
-      checkSeed(v, a);
-      return v;
-    };
+  const args = new Args(argv);
+  for (let a = args.next(); a !== undefined; a = args.next()) {
     switch (a) {
       case '--seed':
-        seed = aSeed();
+        seed = args.seed();
         break;
       case '--violation-seed':
-        violationSeed = aSeed();
+        violationSeed = args.seed();
         break;
       case '--find-violation':
-        find = aSeed();
+        find = args.seed();
         break;
       case '--samples':
-        samples = posInt(val());
+        samples = args.posInt();
         break;
       case '--no-violation':
         violation = false;
         break;
       case '--out':
-        out = val();
+        out = args.value();
         break;
       case '--n':
-        n = posInt(val());
+        n = args.posInt();
         break;
       case '--steps':
-        steps = posInt(val());
+        steps = args.posInt();
         stepsGiven = true;
         break;
       default:
@@ -271,7 +241,7 @@ export const parseArgs = (argv: readonly string[]): GenOptions & { find?: string
   return { seed, out, n, steps, violation, violationSeed, find, samples, stepsGiven };
 };
 
-const isMain = process.argv[1] !== undefined && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(join('scripts', 'consensus-traces-gen.js'));
+const isMain = isMainScript('consensus-traces-gen.js');
 if (isMain) {
   try {
     const opts = parseArgs(process.argv.slice(2));

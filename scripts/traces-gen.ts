@@ -23,6 +23,9 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { packageRoot } from '../src/core/root.js';
 import { loadTraceText } from '../src/trace/load.js';
 import { replay } from '../src/trace/replay.js';
+import { Args, GenError, isMainScript, quintBin, render, SEED_RE, type Json } from './quint-tools.js';
+
+export { GenError };
 
 /** Pinned defaults for the committed traces. */
 export const DEFAULT_SEED = '0x2b7e1516';
@@ -31,7 +34,6 @@ export const DEFAULT_STEPS = 30;
 export const DEFAULT_OUT = join('traces', 'ledger', 'quint');
 
 const MODEL = join('spec', 'quint', 'ledger.qnt');
-const SEED_RE = /^(0x[0-9a-fA-F]+|[0-9]+)$/;
 
 
 /** Variables written to the trace files, in this order; all others are the model's internals. */
@@ -44,19 +46,8 @@ export interface GenOptions {
   readonly steps: number;
 }
 
-export class GenError extends Error {}
 
-const quintBin = (root: string): string => {
-  const bin = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'quint.cmd' : 'quint');
-  if (!existsSync(bin)) throw new GenError(`quint CLI not found at ${bin}: run \`npm install\` (devDependency @informalsystems/quint)`);
-  return bin;
-};
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/** One state per line: stable, diff-friendly output. */
-const render = (doc: { '#meta': Json; vars: string[]; states: Json[] }): string =>
-  `{"#meta":${JSON.stringify(doc['#meta'])},\n"vars":${JSON.stringify(doc.vars)},\n"states":[\n${doc.states.map((s) => JSON.stringify(s)).join(',\n')}\n]}\n`;
 
 /** Normalize one raw Quint ITF file (see the header comment). */
 export const normalize = (raw: string, seed: string, index: number, root: string): string => {
@@ -131,32 +122,20 @@ export const parseArgs = (argv: readonly string[]): GenOptions => {
   let out = DEFAULT_OUT;
   let n = DEFAULT_N;
   let steps = DEFAULT_STEPS;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new GenError(`${a} needs a value`);
-      return v;
-    };
-    const posInt = (v: string): number => {
-      if (!/^[1-9][0-9]*$/.test(v)) throw new GenError(`${a} must be a positive integer, got "${v}"`);
-      return Number(v);
-    };
+  const args = new Args(argv);
+  for (let a = args.next(); a !== undefined; a = args.next()) {
     switch (a) {
-      case '--seed': {
-        const v = val();
-        if (!SEED_RE.test(v)) throw new GenError(`--seed must be decimal or 0x-hex, got "${v}"`);
-        seed = v;
+      case '--seed':
+        seed = args.seed();
         break;
-      }
       case '--out':
-        out = val();
+        out = args.value();
         break;
       case '--n':
-        n = posInt(val());
+        n = args.posInt();
         break;
       case '--steps':
-        steps = posInt(val());
+        steps = args.posInt();
         break;
       default:
         throw new GenError(`unknown argument "${a}" (usage: traces-gen [--seed S] [--out DIR] [--n N] [--steps K])`);
@@ -165,7 +144,7 @@ export const parseArgs = (argv: readonly string[]): GenOptions => {
   return { seed, out, n, steps };
 };
 
-const isMain = process.argv[1] !== undefined && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(join('scripts', 'traces-gen.js'));
+const isMain = isMainScript('traces-gen.js');
 if (isMain) {
   try {
     const opts = parseArgs(process.argv.slice(2));

@@ -119,8 +119,8 @@ const cmdReplay = (args: string[]): number => {
     out(JSON.stringify({ traces: reports.length, steps: totalSteps, conforming: reports.length - diverged.length, diverging: diverged.length, badInput: bad, reports }, null, 2));
   } else {
     out('icspec conformance report');
-    out(`${pad('trace', 60)} ${pad('machine', 8)} ${pad('steps', 7)} verdict`);
-    for (const r of reports) out(`${pad(r.file, 60)} ${pad(r.machine, 8)} ${pad(String(r.steps), 7)} ${r.divergence ? `DIVERGES at step ${r.divergence.step}` : 'conforms'}`);
+    out(`${pad('trace', 60)} ${pad('machine', 14)} ${pad('steps', 7)} verdict`);
+    for (const r of reports) out(`${pad(r.file, 60)} ${pad(r.machine, 14)} ${pad(String(r.steps), 7)} ${r.divergence ? `DIVERGES at step ${r.divergence.step}` : 'conforms'}`);
     for (const r of diverged) {
       const d = r.divergence!;
       out('');
