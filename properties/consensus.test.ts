@@ -267,7 +267,7 @@ describe('liveness under synchrony', () => {
 });
 
 describe('the replicated state machine', () => {
-  it('[CON-STATE-AGREEMENT.1] [CON-EXECUTE.1] [CON-STATE-HASH.1] [CON-PAYLOAD.1] all honest replicas have identical state hashes at every height both executed; every finalized ingress message executes exactly once', () => {
+  it('[CON-STATE-AGREEMENT.1] [CON-EXECUTE.1] [CON-STATE-HASH.1] [CON-PAYLOAD.1] [CON-INGRESS-HISTORY.1] all honest replicas have identical state hashes at every height both executed; every finalized ingress message executes exactly once', () => {
     fc.assert(
       fc.property(fc.nat(), fc.constantFrom<Strategy>('equivocate', 'split', 'withhold'), (seed, strategy) => {
         const res = sim({ nodes: 7, faulty: 2, rounds: 20, seed, strategy, ingressPerSecond: 8 });
@@ -295,7 +295,7 @@ describe('the replicated state machine', () => {
     );
   });
 
-  it('[CON-CATCH-UP.1] [CON-STATE-SYNC.1] [CON-CUP.1] [CON-PURGE.1] a replica that was down past a CUP catches up from it and then agrees', () => {
+  it('[CON-CATCH-UP.1] [CON-STATE-SYNC.1] [CON-CUP.1] [CON-PURGE.1] [CON-INGRESS-HISTORY.1] a replica that was down past a CUP catches up from it (state and ingress history) and then agrees', () => {
     fc.assert(
       fc.property(fc.nat(), fc.integer({ min: 8000, max: 15_000 }), (seed, len) => {
         const res = sim({ nodes: 4, faulty: 0, rounds: 30, seed, dkgInterval: 4, delayMs: [10, 200], outages: [{ node: 3, fromMs: 1000, toMs: 1000 + len }] });
@@ -311,6 +311,8 @@ describe('the replicated state machine', () => {
           if (x !== undefined) expect(x).toBe(r0!.stateHashes.get(h));
         }
         expect(chainsAgree(res.state)).toBeUndefined();
+        // it got the ingress history with the checkpoint: at equal executed heights the histories are equal
+        if (lag!.executedHeight === r0!.executedHeight) expect([...lag!.included.entries()].sort()).toEqual([...r0!.included.entries()].sort());
         // [CON-PURGE.1] pools stay small
         for (const r of res.state.replicas) expect(r.pool.size).toBeLessThanOrEqual(8);
       }),
@@ -346,6 +348,15 @@ describe('the subnet machine', () => {
     const g = s.replicas[0]!.finalizedTip;
     const honestBlock = { kind: 'Block' as const, height: 1, rank: 0, proposer: 1, parent: g, time: 0n, payload: [] };
     expect(subnetByzantine(s, { from: 3, to: [0], artifact: honestBlock })).toMatchObject({ left: { req: 'CON-ADVERSARY.1' } });
+  });
+
+  it('[CON-RECEIVE.1] artifacts far above the round are dropped (a Byzantine replica cannot make a replica hold or scan unbounded heights)', () => {
+    const r = s0().replicas[0]!;
+    const far = right(receive(r, { kind: 'BeaconShare', height: 1 + 70 + 1, sig: { signer: 3 } }, ms(1))).state;
+    expect(far.pool.get(72)).toBeUndefined();
+    expect(far.top).toBe(r.top);
+    const near = right(receive(r, { kind: 'BeaconShare', height: 1 + 70, sig: { signer: 3 } }, ms(1))).state;
+    expect(near.pool.get(71)?.beaconShares.count).toBe(1);
   });
 
   it('[CON-RECEIVE.1] [CON-BLOCK.1] [CON-INGRESS.1] [CON-INGRESS-EXPIRY.1] a block whose hash does not match its content, or an expired message, is not stored', () => {

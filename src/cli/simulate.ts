@@ -78,6 +78,7 @@ export const parseSimArgs = (args: readonly string[]): { opts: SimOptions; json:
         throw new SimUsageError(`unknown option ${a}`);
     }
   }
+  if (o.nodes !== 3 * faultsTolerated(o.nodes) + 1) throw new SimUsageError(`--nodes must be 3f + 1 (1, 4, 7, 10, 13, …, 28, …, 40), got ${o.nodes}`);
   if (o.faulty > o.nodes) throw new SimUsageError(`--faulty ${o.faulty} is more than --nodes ${o.nodes}`);
   if (o.faulty === o.nodes) throw new SimUsageError('at least one replica must be honest');
   return { opts: { ...o, record: out !== undefined }, json, out };

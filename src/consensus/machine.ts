@@ -239,7 +239,7 @@ const replicaEffects = (_b: SubnetState, a: SubnetState, o: StepOutput): readonl
   if (o.messages.length > 0) out.add('CON-BROADCAST.1');
   if (o.out.finalized.length > 0) out.add('CON-FINALIZED.1').add('CON-FINALIZATION.1').add('CON-SAFETY.1');
   if (o.out.finalized.length > 1) out.add('CON-FINALIZE-ANCESTORS.1');
-  if (o.out.executed.length > 0) out.add('CON-EXECUTE.1').add('CON-STATE-HASH.1').add('CON-STATE-AGREEMENT.1');
+  if (o.out.executed.length > 0) out.add('CON-EXECUTE.1').add('CON-STATE-HASH.1').add('CON-STATE-AGREEMENT.1').add('CON-INGRESS-HISTORY.1');
   const r = a.replicas[o.node];
   const rb = _b.replicas[o.node];
   if (r && rb) {

@@ -65,6 +65,9 @@ const notaryDelayExact = (d: DelayConfig, rank: number, notarizedH: number, fina
 export const APP_SUBNET_DELAYS: DelayConfig = { unitDelayMs: 1000n, initialNotaryDelayMs: 600n };
 /** DKG interval length of an application subnet: a summary block (and CUP) every 500 heights. */
 export const APP_DKG_INTERVAL = 499;
+/** The NNS (system subnet) defaults: the seed's "system" subnet type (ic-facts §1.1; the initial notary delay varies by version). */
+export const NNS_SUBNET_DELAYS: DelayConfig = { unitDelayMs: 3000n, initialNotaryDelayMs: 1000n };
+export const NNS_DKG_INTERVAL = 99;
 /** [CON-PAYLOAD.1] at most 1000 ingress messages per block. */
 export const MAX_INGRESS_PER_BLOCK = 1000;
 /** [CON-INGRESS-EXPIRY.1] an ingress message expires at most 5 minutes after it was sent. */

@@ -81,6 +81,8 @@ export interface HeightPool {
   readonly beacon: { readonly value: Hash; readonly sig: ThresholdSig } | undefined;
   /** a received beacon whose predecessor was not yet known */
   readonly beaconPending: ThresholdSig | undefined;
+  /** the notarizations this replica has relayed */
+  readonly relayed: readonly Hash[];
   /** N: the blocks this replica notarization-shared at this height */
   readonly myNotar: readonly Hash[];
   /** D: ranks disqualified for equivocation */
@@ -98,6 +100,7 @@ const EMPTY_HEIGHT: HeightPool = {
   beaconShares: NO_SHARES,
   beacon: undefined,
   beaconPending: undefined,
+  relayed: [],
   myNotar: [],
   disq: [],
   myFinal: undefined,
@@ -138,8 +141,10 @@ export interface Replica {
   /** the latest checkpoint (state at a summary height), offered to laggards with the CUP */
   readonly checkpoint: Checkpoint | undefined;
   readonly ingress: PMap<Hash, PendingIngress>;
-  /** ingress ids in finalized blocks → height */
+  /** [CON-INGRESS-HISTORY.1] ids of executed ingress messages → height (part of the replicated state) */
   readonly included: PMap<Hash, number>;
+  /** digest chain over the executed ingress ids, height by height */
+  readonly ingressDigest: Hash;
   readonly cupShares: ReadonlyMap<string, { readonly content: CupContent; readonly shares: Shares }>;
   readonly myCupShare: number;
   /** the latest catch-up package known, and one received but not yet acted on */
@@ -223,10 +228,14 @@ export const inCommittee = (prevBeacon: Hash, n: number, node: number): boolean 
   committeeSize(n) >= n || permutation(prevBeacon, 'committee-sampling', n)[node]! < committeeSize(n);
 
 /** [CON-STATE-HASH.1] the hash of the replicated state after executing a height */
-export const stateHash = (height: number, l: LedgerState): Hash => {
+export const stateHash = (height: number, l: LedgerState, ingressDigest: Hash): Hash => {
   const tip = ledgerTipHash(l.blocks, l.blocks.length - 1);
-  return sha256Hex(`state|${height}|${l.blocks.length}|${tip === undefined ? '' : toHex(tip)}|${l.totalSupply}|${l.time}`);
+  return sha256Hex(`state|${height}|${l.blocks.length}|${tip === undefined ? '' : toHex(tip)}|${l.totalSupply}|${l.time}|${ingressDigest}`);
 };
+
+/** [CON-INGRESS-HISTORY.1] the ingress digest after executing a block's payload */
+export const nextIngressDigest = (prev: Hash, ids: readonly Hash[]): Hash => (ids.length === 0 ? prev : sha256Hex(`ingress-history|${prev}|${ids.join(',')}`));
+export const GENESIS_INGRESS_DIGEST: Hash = sha256Hex('ingress-history|genesis');
 
 // ---------------------------------------------------------------- init
 
@@ -247,7 +256,7 @@ export const initReplica = (cfg: ReplicaConfig, id: number): E.Either<{ code: st
     finalization: { block: g.hash, sig: { signers: [] } },
     beacon: { value: cfg.genesisBeacon, sig: { signers: [] } },
   };
-  const sh = stateHash(0, l.right);
+  const sh = stateHash(0, l.right, GENESIS_INGRESS_DIGEST);
   return E.right({
     id,
     cfg,
@@ -266,9 +275,10 @@ export const initReplica = (cfg: ReplicaConfig, id: number): E.Either<{ code: st
     executedHeight: 0,
     ledger: l.right,
     stateHashes: PMap.from([[0, sh]]),
-    checkpoint: { height: 0, ledger: l.right, stateHash: sh },
+    checkpoint: { height: 0, ledger: l.right, included: PMap.empty(), ingressDigest: GENESIS_INGRESS_DIGEST, stateHash: sh },
     ingress: PMap.empty(),
     included: PMap.empty(),
+    ingressDigest: GENESIS_INGRESS_DIGEST,
     cupShares: new Map(),
     myCupShare: 0,
     cup: undefined,
@@ -305,6 +315,7 @@ const copyReplica = (r: Replica, clock: bigint): Mut<Replica> => ({
   checkpoint: r.checkpoint,
   ingress: r.ingress,
   included: r.included,
+  ingressDigest: r.ingressDigest,
   cupShares: r.cupShares,
   myCupShare: r.myCupShare,
   cup: r.cup,
@@ -348,9 +359,17 @@ const beaconValue = (s: Step, h: number): Hash | undefined => s.height(h).beacon
 
 // ---------------------------------------------------------------- receiving: validate and store
 
+/** [CON-RECEIVE.1] artifacts more than this many heights above a replica's round are dropped */
+export const HEIGHT_WINDOW = 70;
+const artifactHeight = (a: Artifact): number | undefined =>
+  a.kind === 'Block' ? a.block.height : a.kind === 'CupShare' || a.kind === 'Cup' ? a.content.height : a.kind === 'Ingress' ? undefined : a.height;
+
 /** Add an artifact to the pool if it is well-formed and new (spec [CON-RECEIVE.1]). */
 const store = (s: Step, a: Artifact): void => {
   const r = s.r;
+  const ah = artifactHeight(a);
+  // a CUP may be far ahead (that is what catching up is for); nothing else may
+  if (ah !== undefined && a.kind !== 'Cup' && a.kind !== 'CupShare' && ah > Math.max(r.round, r.finalizedHeight) + HEIGHT_WINDOW) return;
   const n = r.cfg.n;
   const c = r.cfg.crypto;
   switch (a.kind) {
@@ -415,10 +434,10 @@ const store = (s: Step, a: Artifact): void => {
     case 'BeaconShare': {
       if (a.height <= r.base || a.sig.signer >= n || a.sig.signer < 0) return;
       const p = s.height(a.height);
-      if (p.beacon !== undefined || hasSigner(p.beaconShares, a.sig.signer)) return;
+      if (hasSigner(p.beaconShares, a.sig.signer)) return;
       const bs = addShare(p.beaconShares, a.sig);
       s.setHeight(a.height, { ...p, beaconShares: bs });
-      s.relevant = bs.count >= beaconThreshold(n);
+      s.relevant = p.beacon === undefined && bs.count >= beaconThreshold(n);
       return;
     }
     case 'Beacon': {
@@ -447,7 +466,7 @@ const store = (s: Step, a: Artifact): void => {
       // [CON-CUP.1] high-threshold signature; [CON-STATE-SYNC.1] the checkpoint matches the state hash
       if (!c.verify(a.sig, signed.cup(ct), cupThreshold(n), (i) => i < n)) return;
       if (a.block.hash !== ct.block || a.block.height !== ct.height || !blockIntegrity(a.block)) return;
-      if (a.checkpoint.height !== ct.height || a.checkpoint.stateHash !== ct.stateHash || stateHash(ct.height, a.checkpoint.ledger) !== ct.stateHash) return;
+      if (a.checkpoint.height !== ct.height || a.checkpoint.stateHash !== ct.stateHash || stateHash(ct.height, a.checkpoint.ledger, a.checkpoint.ingressDigest) !== ct.stateHash) return;
       s.r.cup = a;
       s.relevant = true;
       return;
@@ -501,7 +520,7 @@ const validPayload = (s: Step, payload: readonly IngressMsg[], parent: Block, ti
 const chainIngress = (s: Step, tip: Block): ((id: Hash) => boolean) => {
   const r = s.r;
   const pending = new Set<Hash>();
-  for (let b: Block | undefined = tip; b !== undefined && b.height > r.finalizedHeight; b = r.blocksByHash.get(b.parent)) for (const m of b.payload) pending.add(m.id);
+  for (let b: Block | undefined = tip; b !== undefined && b.height > r.executedHeight; b = r.blocksByHash.get(b.parent)) for (const m of b.payload) pending.add(m.id);
   return (id) => pending.has(id) || r.included.has(id);
 };
 
@@ -543,8 +562,9 @@ const stepBeaconShare = (s: Step): boolean => {
   if (p.myBeacon) return false;
   const prev = beaconValue(s, h - 1);
   if (prev === undefined) return false;
+  // sent even when this replica already has beacon h: another replica may still lack shares
   s.setHeight(h, { ...p, myBeacon: true });
-  if (p.beacon === undefined) s.emit({ kind: 'BeaconShare', height: h, sig: s.r.cfg.crypto.sign(s.r.id, signed.beacon(h, prev)) });
+  s.emit({ kind: 'BeaconShare', height: h, sig: s.r.cfg.crypto.sign(s.r.id, signed.beacon(h, prev)) });
   return true;
 };
 
@@ -557,9 +577,6 @@ const stepExit = (s: Step): boolean => {
   const b = nb[0]!;
   const p = s.height(r.round);
   Object.assign(s.r, { done: true });
-  // [CON-NOTARIZATION-RELAY.1]
-  const sig = p.notarizations.get(b.hash);
-  if (sig !== undefined && r.round > r.finalizedHeight) s.emit({ kind: 'Notarization', height: r.round, block: b.hash, sig });
   const me = inCommitteeAt(s, r.round);
   // [CON-FINALIZE-SHARE.1] only if this replica notarization-shared no other block of the round
   if (me && sharedOnlyThis(p.myNotar, b.hash) && p.myFinal === undefined) {
@@ -572,6 +589,26 @@ const stepExit = (s: Step): boolean => {
 const inCommitteeAt = (s: Step, h: number): boolean => {
   const prev = beaconValue(s, h - 1);
   return prev !== undefined && inCommittee(prev, s.r.cfg.n, s.r.id);
+};
+
+/**
+ * [CON-NOTARIZATION-RELAY.1] every notarization of a block this replica holds, above its
+ * finalized height, is relayed once (as the IC's gossip does), so that a replica missing
+ * shares (withheld by Byzantine replicas, or a notarization formed late) still gets it.
+ */
+const stepRelay = (s: Step): boolean => {
+  const r = s.r;
+  for (let h = r.finalizedHeight + 1; h <= r.round; h++) {
+    const p = r.pool.get(h);
+    if (p === undefined || p.notarizations.size === p.relayed.length) continue;
+    for (const [hash, sig] of p.notarizations.entries()) {
+      if (p.relayed.includes(hash) || !r.blocksByHash.has(hash)) continue;
+      s.setHeight(h, { ...s.height(h), relayed: [...s.height(h).relayed, hash] });
+      s.emit({ kind: 'Notarization', height: h, block: hash, sig });
+      return true;
+    }
+  }
+  return false;
 };
 
 /** [CON-ROUND.1] enter round h + 1 once round h is done and beacon h is known */
@@ -622,18 +659,23 @@ const stepNotarize = (s: Step): boolean => {
   const h = r.round;
   const p = s.height(h);
   if (p.blocks.length === 0 || !inCommitteeAt(s, h)) return false;
-  const valid = p.blocks.filter((b) => !p.disq.includes(b.rank) && validBlock(s, b)).sort(byRank);
+  // [CON-EQUIVOCATION.1] two different blocks of one rank, each signed by the maker of that rank,
+  // disqualify the rank (their parents need not be valid: the two signatures are the proof);
+  // relaying both lets every other replica disqualify it too
+  const prev = beaconValue(s, h - 1)!;
+  const rk = ranks(prev, r.cfg.n);
+  const signedBy = p.blocks.filter((b) => !p.disq.includes(b.rank) && b.proposer >= 0 && b.proposer < r.cfg.n && rk[b.proposer] === b.rank);
+  for (let i = 0; i < signedBy.length; i++)
+    for (let j = i + 1; j < signedBy.length; j++)
+      if (signedBy[i]!.rank === signedBy[j]!.rank) {
+        s.setHeight(h, { ...p, disq: [...p.disq, signedBy[i]!.rank] });
+        s.emit({ kind: 'Block', block: signedBy[i]! });
+        s.emit({ kind: 'Block', block: signedBy[j]! });
+        return true;
+      }
+  const valid = signedBy.filter((b) => validBlock(s, b)).sort(byRank);
   if (valid.length === 0) return false;
   const b = valid[0]!;
-  // [CON-EQUIVOCATION.1] two valid blocks of one rank disqualify that rank; relaying both is the
-  // proof that lets every other replica disqualify it too (else replicas that saw one version
-  // keep waiting for it while the others have moved on)
-  if (valid.length > 1 && valid[1]!.rank === b.rank) {
-    s.setHeight(h, { ...p, disq: [...p.disq, b.rank] });
-    s.emit({ kind: 'Block', block: valid[0]! });
-    s.emit({ kind: 'Block', block: valid[1]! });
-    return true;
-  }
   if (p.myNotar.includes(b.hash)) return false;
   const d = notaryDelay(r.cfg.delays, b.rank, h - 1, r.finalizedHeight, r.executedHeight);
   if (d === undefined || r.clock < r.roundStart + d) return false; // [CON-DELAY-NTRY.1]
@@ -665,17 +707,13 @@ const stepFinalize = (s: Step): boolean => {
     }
     let fin = r.finalized;
     let ingress = r.ingress;
-    let included = r.included;
     for (let i = chain.length - 1; i >= 0; i--) {
       const x = chain[i]!;
       fin = fin.set(x.height, x.hash);
-      for (const m of x.payload) {
-        ingress = ingress.delete(m.id);
-        included = included.set(m.id, x.height);
-      }
+      for (const m of x.payload) ingress = ingress.delete(m.id);
       s.finalized.push({ height: x.height, hash: x.hash, ingress: x.payload.map((m) => m.id) });
     }
-    Object.assign(s.r, { finalizedHeight: h, finalizedTip: tip.hash, finalized: fin, ingress, included });
+    Object.assign(s.r, { finalizedHeight: h, finalizedTip: tip.hash, finalized: fin, ingress });
     return true;
   }
   return false;
@@ -689,10 +727,22 @@ const stepExecute = (s: Step): boolean => {
     const h = r.executedHeight + 1;
     const b = r.blocksByHash.get(r.finalized.get(h)!)!;
     let ledger = r.ledger;
-    for (const m of b.payload) ledger = applyCall(ledger, m.call, b.time);
-    const sh = stateHash(h, ledger);
+    let included = r.included;
+    for (const m of b.payload) {
+      ledger = applyCall(ledger, m.call, b.time);
+      included = included.set(m.id, h);
+    }
+    const ingressDigest = nextIngressDigest(r.ingressDigest, b.payload.map((m) => m.id));
+    const sh = stateHash(h, ledger, ingressDigest);
     const summary = h % (r.cfg.dkgInterval + 1) === 0;
-    Object.assign(r, { executedHeight: h, ledger, stateHashes: r.stateHashes.set(h, sh), checkpoint: summary ? { height: h, ledger, stateHash: sh } : r.checkpoint });
+    Object.assign(r, {
+      executedHeight: h,
+      ledger,
+      included,
+      ingressDigest,
+      stateHashes: r.stateHashes.set(h, sh),
+      checkpoint: summary ? { height: h, ledger, included, ingressDigest, stateHash: sh } : r.checkpoint,
+    });
     s.executed.push({ height: h, stateHash: sh });
   }
   return true;
@@ -726,7 +776,7 @@ const stepCup = (s: Step): boolean => {
     Object.assign(s.r, { cup, cupShares: new Map([...r.cupShares].filter(([, x]) => x.content.height > e.content.height)) });
     if (s.sent === NONE_SENT) s.sent = [];
     s.sent.push(cup);
-    purge(s, Math.min(e.content.height, s.r.finalizedHeight));
+    purge(s, Math.min(e.content.height, s.r.finalizedHeight, s.r.executedHeight, s.r.round - 1));
     return true;
   }
   return false;
@@ -737,14 +787,27 @@ const stepCatchUp = (s: Step): boolean => {
   const r = s.r;
   const cup = r.cup;
   if (cup === undefined || cup.content.height <= r.finalizedHeight) {
-    if (cup !== undefined && r.base < Math.min(cup.content.height, r.executedHeight)) {
-      purge(s, Math.min(cup.content.height, r.executedHeight));
+    if (cup === undefined) return false;
+    const c = cup.content;
+    if (r.round <= c.height && r.executedHeight >= c.height) {
+      // finalized and executed past the CUP but behind in rounds (e.g. missing beacon shares):
+      // the CUP's beacon lets it resume at round c + 1
+      const p = s.height(c.height);
+      s.setHeight(c.height, { ...p, beacon: p.beacon ?? { value: c.beacon, sig: cup.sig }, myBeacon: true });
+      Object.assign(s.r, { round: c.height + 1, roundStart: r.clock, proposed: false, done: false });
+      return true;
+    }
+    // [CON-PURGE.1] never below what the current round still needs
+    const h = Math.min(c.height, r.executedHeight, r.round - 1);
+    if (r.base < h) {
+      purge(s, h);
       return true;
     }
     return false;
   }
   const c = cup.content;
   const ledger = detach(cup.checkpoint.ledger);
+  const included = PMap.from(cup.checkpoint.included.entries());
   let pool = r.pool;
   let blocks = r.blocksByHash;
   for (const [h, p] of pool.entries()) {
@@ -764,7 +827,7 @@ const stepCatchUp = (s: Step): boolean => {
   });
   blocks = blocks.set(cup.block.hash, cup.block);
   let ingress = r.ingress;
-  for (const [id, v] of ingress.entries()) if (v.msg.expiry < r.clock) ingress = ingress.delete(id);
+  for (const [id, v] of ingress.entries()) if (v.msg.expiry < r.clock || included.has(id)) ingress = ingress.delete(id);
   Object.assign(s.r, {
     pool,
     blocksByHash: blocks,
@@ -779,7 +842,9 @@ const stepCatchUp = (s: Step): boolean => {
     executedHeight: c.height,
     ledger,
     stateHashes: r.stateHashes.set(c.height, c.stateHash),
-    checkpoint: { height: c.height, ledger, stateHash: c.stateHash },
+    included,
+    ingressDigest: cup.checkpoint.ingressDigest,
+    checkpoint: { height: c.height, ledger, included, ingressDigest: cup.checkpoint.ingressDigest, stateHash: c.stateHash },
     myCupShare: c.height,
     ingress,
   });
@@ -832,6 +897,7 @@ const act = (s: Step): void => {
       stepBeacon(s, r.round - 1) ||
       stepBeaconShare(s) ||
       stepExit(s) ||
+      stepRelay(s) ||
       stepEnter(s) ||
       stepPropose(s) ||
       stepNotarize(s) ||

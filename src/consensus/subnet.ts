@@ -100,6 +100,8 @@ export const replicaConfig = (cfg: SubnetConfig): ReplicaConfig => ({
 /** [CON-SUBNET.1] */
 export const initSubnet = (cfg: SubnetConfig): E.Either<{ code: string; message: string }, SubnetState> => {
   if (!Number.isInteger(cfg.n) || cfg.n < 1 || cfg.n > 1000) return E.left({ code: 'InvalidConfig', message: `n = ${cfg.n}: a subnet has 1 to 1000 nodes` });
+  // model choice (spec/consensus.md): the committee is the whole subnet, so n = 3f + 1
+  if (cfg.n !== 3 * faultsTolerated(cfg.n) + 1) return E.left({ code: 'InvalidConfig', message: `n = ${cfg.n}: subnets of this model have n = 3f + 1 nodes (1, 4, 7, 10, 13, …, 28, …, 40)` });
   const bad = cfg.byzantine.find((b) => b < 0 || b >= cfg.n);
   if (bad !== undefined) return E.left({ code: 'InvalidConfig', message: `Byzantine node ${bad} is not one of 0..${cfg.n - 1}` });
   if (cfg.dkgInterval < 0 || cfg.maxIngressPerBlock < 0 || cfg.maxIngressPerBlock > MAX_INGRESS_PER_BLOCK)

@@ -1,6 +1,7 @@
 /** Artifacts of Internet Computer Consensus (spec/consensus.md "Artifacts"). Times are ns. */
 import type { Icrc1TransferArgs, LegacyTransferArgs } from '../ledger/rules.js';
 import type { LedgerState } from '../ledger/types.js';
+import type { PMap } from '../core/pmap.js';
 import type { ShareSig, ThresholdSig } from './crypto.js';
 
 /** SHA-256, lower-case hex */
@@ -45,6 +46,9 @@ export interface CupContent {
 export interface Checkpoint {
   readonly height: number;
   readonly ledger: LedgerState;
+  /** the ingress history: ids of executed messages → height, and the digest chain over them */
+  readonly included: PMap<Hash, number>;
+  readonly ingressDigest: Hash;
   readonly stateHash: Hash;
 }
 
