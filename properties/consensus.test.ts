@@ -3,12 +3,13 @@
  * schedules, the checker's teeth beyond the fault bound, liveness under synchrony, catch-up,
  * state agreement, and the subnet's guards.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../src/core/root.js';
 import { sha256Hex, signed } from '../src/consensus/crypto.js';
 import { subnetMachine } from '../src/consensus/machine.js';
 import {
@@ -193,8 +194,11 @@ describe('safety under adversarial schedules', () => {
     expect(run.state.violation).toBeDefined();
     // the shrunk schedule is short: a handful of deliveries, ticks and Byzantine moves
     expect(run.steps.length).toBeLessThan(150);
-    const trace = simTrace(cfg, run.steps, { description: 'shrunk counterexample: safety violated with 2 > f = 1 Byzantine replicas of 4', requirements: ['CON-SAFETY.1', 'CON-ADVERSARY.1'] }, ['round', 'finalized_height', 'finalized_tip', 'safety']);
-    const file = join(mkdtempSync(join(tmpdir(), 'icspec-consensus-')), 'violation.itf.json');
+    const trace = simTrace(cfg, run.steps, { description: `shrunk counterexample (fast-check seed ${fc.readConfigureGlobal().seed}): safety violated with 2 > f = 1 Byzantine replicas of 4`, requirements: ['CON-SAFETY.1', 'CON-ADVERSARY.1'] }, ['round', 'finalized_height', 'finalized_tip', 'safety']);
+    // SAVE_REGRESSION=1 writes it into the corpus (traces/consensus/regressions/), where npm test replays it
+    const dir = process.env.SAVE_REGRESSION === '1' ? join(packageRoot(), 'traces', 'consensus', 'regressions') : mkdtempSync(join(tmpdir(), 'icspec-consensus-'));
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'shrunk-violation-n4-f2.itf.json');
     writeFileSync(file, JSON.stringify(trace));
     console.log(`[consensus] violation beyond the fault bound: ${moves.length} moves, ${run.steps.length} steps, saved as ${file}`);
     const t = loadTraceText(file, JSON.stringify(trace));
