@@ -443,8 +443,10 @@ const store = (s: Step, a: Artifact): void => {
     case 'Beacon': {
       if (a.height <= r.base) return;
       const p = s.height(a.height);
-      if (p.beacon !== undefined || p.beaconPending !== undefined) return;
-      if (!c.verify(a.sig, '', beaconThreshold(n), (i) => i < n)) return;
+      if (p.beacon !== undefined) return;
+      // verified against its message when beacon h − 1 is known; otherwise kept (the latest) until it is
+      const prev = beaconValue(s, a.height - 1);
+      if (!c.verify(a.sig, prev === undefined ? '' : signed.beacon(a.height, prev), beaconThreshold(n), (i) => i < n)) return;
       s.setHeight(a.height, { ...p, beaconPending: a.sig });
       s.relevant = true;
       return;
