@@ -290,8 +290,10 @@ export const initReplica = (cfg: ReplicaConfig, id: number): E.Either<{ code: st
 
 /** A step accumulates the replica's new state and its outputs (a local, never shared, builder). */
 type Mut<T> = { -readonly [K in keyof T]: T[K] };
-/** the shared empty output list (never pushed to: emit replaces it first) */
+/** the shared empty output lists (never pushed to: a step replaces one before its first push) */
 const NONE_SENT: Artifact[] = [];
+const NONE_FINALIZED: Array<{ height: number; hash: Hash; ingress: Hash[] }> = [];
+const NONE_EXECUTED: Array<{ height: number; stateHash: Hash }> = [];
 
 /** A copy of a replica record with every field listed (a stable object shape: much faster than a spread). */
 const copyReplica = (r: Replica, clock: bigint): Mut<Replica> => ({
@@ -329,8 +331,8 @@ const copyReplica = (r: Replica, clock: bigint): Mut<Replica> => ({
  */
 class Step {
   sent: Artifact[] = NONE_SENT;
-  finalized: Array<{ height: number; hash: Hash; ingress: Hash[] }> = [];
-  executed: Array<{ height: number; stateHash: Hash }> = [];
+  finalized: Array<{ height: number; hash: Hash; ingress: Hash[] }> = NONE_FINALIZED;
+  executed: Array<{ height: number; stateHash: Hash }> = NONE_EXECUTED;
   /** the step stored something that may enable an action (a share below its threshold, or an ingress message, does not) */
   relevant = false;
   readonly r: Mut<Replica>;
@@ -713,7 +715,7 @@ const stepFinalize = (s: Step): boolean => {
       const x = chain[i]!;
       fin = fin.set(x.height, x.hash);
       for (const m of x.payload) ingress = ingress.delete(m.id);
-      s.finalized.push({ height: x.height, hash: x.hash, ingress: x.payload.map((m) => m.id) });
+      (s.finalized === NONE_FINALIZED ? (s.finalized = []) : s.finalized).push({ height: x.height, hash: x.hash, ingress: x.payload.map((m) => m.id) });
     }
     Object.assign(s.r, { finalizedHeight: h, finalizedTip: tip.hash, finalized: fin, ingress });
     return true;
@@ -745,7 +747,7 @@ const stepExecute = (s: Step): boolean => {
       stateHashes: r.stateHashes.set(h, sh),
       checkpoint: summary ? { height: h, ledger, included, ingressDigest, stateHash: sh } : r.checkpoint,
     });
-    s.executed.push({ height: h, stateHash: sh });
+    (s.executed === NONE_EXECUTED ? (s.executed = []) : s.executed).push({ height: h, stateHash: sh });
   }
   return true;
 };
@@ -850,8 +852,8 @@ const stepCatchUp = (s: Step): boolean => {
     myCupShare: c.height,
     ingress,
   });
-  s.finalized.push({ height: c.height, hash: c.block, ingress: [] });
-  s.executed.push({ height: c.height, stateHash: c.stateHash });
+  (s.finalized === NONE_FINALIZED ? (s.finalized = []) : s.finalized).push({ height: c.height, hash: c.block, ingress: [] });
+  (s.executed === NONE_EXECUTED ? (s.executed = []) : s.executed).push({ height: c.height, stateHash: c.stateHash });
   return true;
 };
 

@@ -186,15 +186,20 @@ const account = (s: SubnetState, node: number, out: ReplicaOutput): SubnetState 
   return withS(s, { finalizedAt, stateAt, violation, stateDivergence, ingress, maxFinalized });
 };
 
-/** After replica `i` stepped: store it, account for it, and (if honest) send its output to all. */
-const after = (s: SubnetState, i: number, r: Replica, out: ReplicaOutput): SubnetResult => {
+/**
+ * After replica `i` stepped: store it, account for it, and (if honest) send its output to all.
+ * `time`, `net` and `inFlight` are the step's own updates (a delivered message leaves `net`); one record is built.
+ */
+const after = (s: SubnetState, time: bigint, net: SubnetState['net'], inFlight: number, i: number, r: Replica, out: ReplicaOutput): SubnetResult => {
   const replicas = s.replicas.slice();
   replicas[i] = r;
-  const ids: number[] = [];
-  let s2 = account(withS(s, { replicas }), i, out);
-  if (isHonest(s, i)) s2 = send(s2, i, out.sent, () => true, ids); // [CON-BROADCAST.1]
+  const base = withS(s, { time, net, inFlight, replicas });
+  let s2 = account(base, i, out);
+  const ids: number[] = out.sent.length > 0 && isHonest(s, i) ? [] : NO_IDS;
+  if (ids !== NO_IDS) s2 = send(s2, i, out.sent, () => true, ids); // [CON-BROADCAST.1]
   return ok(s2, { node: i, out, messages: ids });
 };
+const NO_IDS: number[] = [];
 
 /** [CON-TICK.1] replica `node`'s clock reaches `now`; it acts */
 export const subnetTick = (s: SubnetState, a: { readonly node: number; readonly now: bigint }): SubnetResult => {
@@ -202,7 +207,7 @@ export const subnetTick = (s: SubnetState, a: { readonly node: number; readonly 
   if (g) return g;
   const r = tick(s.replicas[a.node]!, a.now);
   if (E.isLeft(r)) return r;
-  return after(withS(s, { time: a.now }), a.node, r.right.state, r.right.output);
+  return after(s, a.now, s.net, s.inFlight, a.node, r.right.state, r.right.output);
 };
 
 /** [CON-DELIVER.1] message `msg` reaches its recipient at `now` */
@@ -216,7 +221,7 @@ export const subnetDeliver = (s: SubnetState, a: { readonly msg: number; readonl
   if (s.partition !== undefined && s.partition[m.from] !== s.partition[m.to]) return notEnabled('CON-PARTITION.1', `nodes ${m.from} and ${m.to} are partitioned`);
   const r = receive(s.replicas[m.to]!, m.artifact, a.now);
   if (E.isLeft(r)) return r;
-  return after(withS(s, { time: a.now, net: s.net.delete(a.msg), inFlight: s.inFlight - 1 }), m.to, r.right.state, r.right.output);
+  return after(s, a.now, s.net.delete(a.msg), s.inFlight - 1, m.to, r.right.state, r.right.output);
 };
 
 /** [CON-DROP.1] the network loses message `msg` */
@@ -261,7 +266,7 @@ export const subnetIngress = (s: SubnetState, a: IngressArgs): SubnetResult => {
   const s1: SubnetState = withS(s, { time: a.now, ingress: s.ingress.has(msg.id) ? s.ingress : s.ingress.set(msg.id, { arrived: a.now, finalized: undefined }) });
   const known = r.right.state.ingress.has(msg.id) && !s.replicas[a.node]!.ingress.has(msg.id);
   const out: ReplicaOutput = { ...r.right.output, sent: known ? [{ kind: 'Ingress', msg }, ...r.right.output.sent] : r.right.output.sent };
-  return after(s1, a.node, r.right.state, out);
+  return after(s1, s1.time, s1.net, s1.inFlight, a.node, r.right.state, out);
 };
 
 /** The artifact of a Byzantine move, as its arguments give it (hashes are derived). */
