@@ -239,6 +239,7 @@ const replicaEffects = (_b: SubnetState, a: SubnetState, o: StepOutput): readonl
   if (o.messages.length > 0) out.add('CON-BROADCAST.1');
   if (o.out.finalized.length > 0) out.add('CON-FINALIZED.1').add('CON-FINALIZATION.1').add('CON-SAFETY.1');
   if (o.out.finalized.length > 1) out.add('CON-FINALIZE-ANCESTORS.1');
+  if (o.out.caughtUp !== undefined) out.add('CON-CATCH-UP.1').add('CON-STATE-SYNC.1');
   if (o.out.executed.length > 0) out.add('CON-EXECUTE.1').add('CON-STATE-HASH.1').add('CON-STATE-AGREEMENT.1').add('CON-INGRESS-HISTORY.1');
   const r = a.replicas[o.node];
   const rb = _b.replicas[o.node];
@@ -246,8 +247,7 @@ const replicaEffects = (_b: SubnetState, a: SubnetState, o: StepOutput): readonl
     if (r.round > rb.round) out.add('CON-ROUND.1').add('CON-BEACON.1');
     if (r.base > rb.base) out.add('CON-PURGE.1');
     if ((r.pool.get(r.round)?.disq.length ?? 0) > (rb.pool.get(r.round)?.disq.length ?? 0)) out.add('CON-EQUIVOCATION.1');
-    if (r.cup !== rb.cup && r.finalizedHeight > rb.finalizedHeight && o.out.finalized.some((f) => f.height === r.cup?.content.height && f.ingress.length === 0 && r.finalizedHeight === r.cup?.content.height))
-      out.add('CON-CATCH-UP.1').add('CON-STATE-SYNC.1');
+
   }
   return [...out];
 };

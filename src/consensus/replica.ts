@@ -157,6 +157,8 @@ export interface ReplicaOutput {
   readonly sent: readonly Artifact[];
   readonly finalized: ReadonlyArray<{ readonly height: number; readonly hash: Hash; readonly ingress: readonly Hash[] }>;
   readonly executed: ReadonlyArray<{ readonly height: number; readonly stateHash: Hash }>;
+  /** the height of a CUP this step adopted (state sync), if any */
+  readonly caughtUp: number | undefined;
 }
 
 // ---------------------------------------------------------------- hashing, ranking
@@ -333,6 +335,7 @@ class Step {
   sent: Artifact[] = NONE_SENT;
   finalized: Array<{ height: number; hash: Hash; ingress: Hash[] }> = NONE_FINALIZED;
   executed: Array<{ height: number; stateHash: Hash }> = NONE_EXECUTED;
+  caughtUp: number | undefined = undefined;
   /** the step stored something that may enable an action (a share below its threshold, or an ingress message, does not) */
   relevant = false;
   readonly r: Mut<Replica>;
@@ -348,12 +351,24 @@ class Step {
   }
   /** send to every other replica, and apply to this one's own pool */
   emit(a: Artifact): void {
-    if (this.sent === NONE_SENT) this.sent = [];
-    this.sent.push(a);
+    this.send(a);
     store(this, a);
   }
+  /** send to every other replica only (what this replica already holds) */
+  send(a: Artifact): void {
+    if (this.sent === NONE_SENT) this.sent = [];
+    this.sent.push(a);
+  }
+  noteFinalized(f: { height: number; hash: Hash; ingress: Hash[] }): void {
+    if (this.finalized === NONE_FINALIZED) this.finalized = [];
+    this.finalized.push(f);
+  }
+  noteExecuted(x: { height: number; stateHash: Hash }): void {
+    if (this.executed === NONE_EXECUTED) this.executed = [];
+    this.executed.push(x);
+  }
   output(): ReplicaOutput {
-    return { sent: this.sent, finalized: this.finalized, executed: this.executed };
+    return { sent: this.sent, finalized: this.finalized, executed: this.executed, caughtUp: this.caughtUp };
   }
 }
 
@@ -580,7 +595,7 @@ const stepExit = (s: Step): boolean => {
   if (nb.length === 0) return false;
   const b = nb[0]!;
   const p = s.height(r.round);
-  Object.assign(s.r, { done: true });
+  s.r.done = true;
   const me = inCommitteeAt(s, r.round);
   // [CON-FINALIZE-SHARE.1] only if this replica notarization-shared no other block of the round
   if (me && sharedOnlyThis(p.myNotar, b.hash) && p.myFinal === undefined) {
@@ -651,7 +666,7 @@ const stepPropose = (s: Step): boolean => {
   const hash = blockHash(content);
   const block: Block = { ...content, hash, sig: r.cfg.crypto.sign(r.id, signed.block(hash)) };
   verifiedBlocks.add(block);
-  Object.assign(s.r, { proposed: true });
+  s.r.proposed = true;
   s.emit({ kind: 'Block', block });
   return true;
 };
@@ -715,7 +730,7 @@ const stepFinalize = (s: Step): boolean => {
       const x = chain[i]!;
       fin = fin.set(x.height, x.hash);
       for (const m of x.payload) ingress = ingress.delete(m.id);
-      (s.finalized === NONE_FINALIZED ? (s.finalized = []) : s.finalized).push({ height: x.height, hash: x.hash, ingress: x.payload.map((m) => m.id) });
+      s.noteFinalized({ height: x.height, hash: x.hash, ingress: x.payload.map((m) => m.id) });
     }
     Object.assign(s.r, { finalizedHeight: h, finalizedTip: tip.hash, finalized: fin, ingress });
     return true;
@@ -747,7 +762,7 @@ const stepExecute = (s: Step): boolean => {
       stateHashes: r.stateHashes.set(h, sh),
       checkpoint: summary ? { height: h, ledger, included, ingressDigest, stateHash: sh } : r.checkpoint,
     });
-    (s.executed === NONE_EXECUTED ? (s.executed = []) : s.executed).push({ height: h, stateHash: sh });
+    s.noteExecuted({ height: h, stateHash: sh });
   }
   return true;
 };
@@ -767,7 +782,7 @@ const stepCup = (s: Step): boolean => {
     const block = r.finalized.get(cp.height);
     if (beacon !== undefined && block !== undefined) {
       const content: CupContent = { height: cp.height, block, beacon, stateHash: cp.stateHash };
-      Object.assign(s.r, { myCupShare: cp.height });
+      s.r.myCupShare = cp.height;
       s.emit({ kind: 'CupShare', content, sig: r.cfg.crypto.sign(r.id, signed.cup(content)) });
       return true;
     }
@@ -778,8 +793,7 @@ const stepCup = (s: Step): boolean => {
     if (block === undefined || e.content.height <= (r.cup?.content.height ?? 0)) continue;
     const cup: Artifact & { kind: 'Cup' } = { kind: 'Cup', content: e.content, block, sig: r.cfg.crypto.combine(shareArray(e.shares), key), checkpoint: cp };
     Object.assign(s.r, { cup, cupShares: new Map([...r.cupShares].filter(([, x]) => x.content.height > e.content.height)) });
-    if (s.sent === NONE_SENT) s.sent = [];
-    s.sent.push(cup);
+    s.send(cup);
     purge(s, Math.min(e.content.height, s.r.finalizedHeight, s.r.executedHeight, s.r.round - 1));
     return true;
   }
@@ -852,8 +866,9 @@ const stepCatchUp = (s: Step): boolean => {
     myCupShare: c.height,
     ingress,
   });
-  (s.finalized === NONE_FINALIZED ? (s.finalized = []) : s.finalized).push({ height: c.height, hash: c.block, ingress: [] });
-  (s.executed === NONE_EXECUTED ? (s.executed = []) : s.executed).push({ height: c.height, stateHash: c.stateHash });
+  s.noteFinalized({ height: c.height, hash: c.block, ingress: [] });
+  s.noteExecuted({ height: c.height, stateHash: c.stateHash });
+  s.caughtUp = c.height;
   return true;
 };
 

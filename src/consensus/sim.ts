@@ -195,6 +195,8 @@ export interface SimResult {
   readonly ingressSubmitted: number;
   readonly safety: { readonly held: boolean; readonly height?: number; readonly detail?: string };
   readonly stateAgreement: boolean;
+  /** the rank of the block honest replicas finalized at each height (when they held it) */
+  readonly finalizedRanks: ReadonlyMap<number, number>;
   readonly recorded: readonly RecordedStep[];
 }
 
@@ -322,13 +324,11 @@ export const simulate = (o: SimOptions): SimResult => {
         const B = [...halfB, ...byzList.filter((x) => x !== from)];
         byzSend(from, A, b, now);
         byzSend(from, B, twin, now);
-        if (art.kind === 'Block') targetOf.set(art.block.hash, A);
-        targetOf.set(byzHash(twin), B);
+        const h1 = art.kind === 'Block' ? art.block.hash : '';
+        const twinHash = blockHash(twin as ByzArtifact & { kind: 'Block' });
+        targetOf.set(h1, A);
+        targetOf.set(twinHash, B);
         if (st === 'split') {
-          const h1 = art.kind === 'Block' ? art.block.hash : '';
-          const twinHash = byzHash(twin);
-          targetOf.set(h1, A);
-          targetOf.set(twinHash, B);
           for (const x of byzList) {
             byzSend(from, A, { kind: 'NotarizationShare', height: b.height, block: h1, signer: x }, now);
             byzSend(from, B, { kind: 'NotarizationShare', height: b.height, block: twinHash, signer: x }, now);
@@ -360,11 +360,18 @@ export const simulate = (o: SimOptions): SimResult => {
     const outp = r.right.output;
     scheduleMsgs(outp.messages);
     if (byz.has(outp.node) && outp.out.sent.length > 0) adversary(outp.node, outp);
-    else if (!byz.has(outp.node)) topRound = Math.max(topRound, s.replicas[outp.node]!.round);
+    else if (!byz.has(outp.node)) {
+      topRound = Math.max(topRound, s.replicas[outp.node]!.round);
+      for (const f of outp.out.finalized) {
+        const b = s.replicas[outp.node]!.blocksByHash.get(f.hash);
+        if (b !== undefined && !finalizedRanks.has(f.height)) finalizedRanks.set(f.height, b.rank);
+      }
+    }
     schedule(outp.node);
   };
   /** the highest round an honest replica has entered (only the acting replica changes in a step) */
   let topRound = 1;
+  const finalizedRanks = new Map<number, number>();
 
   // ingress: Poisson-ish arrivals at random honest replicas
   let ingressCount = 0;
@@ -460,9 +467,8 @@ export const simulate = (o: SimOptions): SimResult => {
     ingressSubmitted: ingressCount,
     safety: v === undefined ? { held: true } : { held: false, height: v.height, detail: `node ${v.first.node} finalized ${v.first.hash.slice(0, 16)}… and node ${v.second.node} finalized ${v.second.hash.slice(0, 16)}… at height ${v.height}` },
     stateAgreement: s.stateDivergence === undefined,
+    finalizedRanks,
     recorded,
   };
 };
 
-/** the hash of a Byzantine block, as the subnet derives it */
-const byzHash = (b: ByzArtifact & { kind: 'Block' }): Hash => blockHash(b);

@@ -230,7 +230,7 @@ export const subnetDrop = (s: SubnetState, a: { readonly msg: number }): SubnetR
   if (m === undefined) return notEnabled('CON-DROP.1', `message ${a.msg} is not in flight`);
   return ok(withS(s, { net: s.net.delete(a.msg), inFlight: s.inFlight - 1 }), { node: m.to, out: EMPTY_OUT, messages: [] });
 };
-const EMPTY_OUT: ReplicaOutput = { sent: [], finalized: [], executed: [] };
+const EMPTY_OUT: ReplicaOutput = { sent: [], finalized: [], executed: [], caughtUp: undefined };
 
 /** [CON-PARTITION.1] split the nodes into groups; messages between groups cannot be delivered until `Heal` */
 export const subnetPartition = (s: SubnetState, a: { readonly groups: readonly (readonly number[])[] }): SubnetResult => {
