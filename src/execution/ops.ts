@@ -1,0 +1,232 @@
+/**
+ * The state operations the execution rules are made of: queues, call contexts, responses
+ * to the origin of a call, and applying what an execution did. All pure: each returns a new
+ * state.
+ */
+import type { Principal } from '../core/principal.js';
+import { rejectCodeOf, errorCodeText, type UserError } from './errors.js';
+import type { CallArgs, ExecInput, ExecResult, Response, WasmState } from './runtime.js';
+import { execute } from './runtime.js';
+import type { EntryKind } from './sysapi.js';
+import type { CallContext, Canister, ExecState, IngressStatus, Message, Origin } from './state.js';
+
+// ---------------------------------------------------------------------------------------
+// Messages and queues ([EXE-ORDER.1])
+
+/** A canister-to-canister call message goes into the FIFO of its (caller, callee) pair. */
+export const pairQueue = (from: string, to: string): string => `${from}>${to}`;
+
+/** A message before it has an id. */
+export type NewMessage = Message extends infer M ? (M extends Message ? Omit<M, 'id'> : never) : never;
+
+export const enqueue = (s: ExecState, m: NewMessage): ExecState => {
+  const id = s.nextId;
+  const msg = { ...m, id } as Message;
+  const q = s.queues.get(msg.queue) ?? [];
+  return { ...s, nextId: id + 1, messages: s.messages.set(id, msg), queues: s.queues.set(msg.queue, [...q, id]) };
+};
+
+/** Whether the message is at the head of its queue (only heads may execute). */
+export const isHead = (s: ExecState, id: number): boolean => {
+  const m = s.messages.get(id);
+  if (m === undefined) return false;
+  return s.queues.get(m.queue)?.[0] === id;
+};
+
+export const dequeue = (s: ExecState, id: number): ExecState => {
+  const m = s.messages.get(id)!;
+  const q = s.queues.get(m.queue) ?? [];
+  const rest = q.slice(1);
+  return { ...s, messages: s.messages.delete(id), queues: rest.length === 0 ? s.queues.delete(m.queue) : s.queues.set(m.queue, rest) };
+};
+
+// ---------------------------------------------------------------------------------------
+// Canisters
+
+export const getCanister = (s: ExecState, id: string): Canister | undefined => s.canisters.get(id);
+
+export const putCanister = (s: ExecState, c: Canister): ExecState => ({ ...s, canisters: s.canisters.set(c.id.text, c) });
+
+/** The status code `ic0.canister_status` returns. */
+export const statusCode = (c: Canister): 1 | 2 | 3 => (c.status === 'running' ? 1 : c.status === 'stopping' ? 2 : 3);
+
+// ---------------------------------------------------------------------------------------
+// Call contexts and responses ([EXE-EXEC-CALL.1], [EXE-STARVED.1])
+
+export const newContext = (s: ExecState, canister: string, origin: Origin, cycles: bigint): [ExecState, CallContext] => {
+  const ctx: CallContext = { id: s.nextId, canister, origin, needsToRespond: origin.kind !== 'system', availableCycles: cycles, outstanding: 0, instructions: 0n };
+  return [{ ...s, nextId: s.nextId + 1, contexts: s.contexts.set(ctx.id, ctx) }, ctx];
+};
+
+export const putContext = (s: ExecState, ctx: CallContext): ExecState => ({ ...s, contexts: s.contexts.set(ctx.id, ctx) });
+
+/** Deliver a response to whoever waits for it: the ingress history, a calling canister, or nobody (system tasks). */
+export const respondTo = (s: ExecState, origin: Origin, response: Response, refund: bigint, error?: UserError): ExecState => {
+  switch (origin.kind) {
+    case 'ingress': {
+      const st: IngressStatus =
+        response.kind === 'reply'
+          ? { status: 'replied', time: s.time, reply: response.data }
+          : { status: 'rejected', time: s.time, code: response.code, message: response.message, errorCode: error ? errorCodeText(error.code) : '' };
+      return { ...s, ingress: s.ingress.set(origin.messageId, st) };
+    }
+    case 'canister': {
+      // a system error reaches a calling canister as its reject code and `IC0xxx: <text>`
+      const r: Response = error !== undefined && response.kind === 'reject' ? { ...response, message: `${errorCodeText(error.code)}: ${error.message}` } : response;
+      // [EXE-ORDER.1] responses have no queue order: each is its own queue
+      return enqueue(s, { kind: 'response', queue: `response:${s.nextId}`, canister: origin.caller, callback: origin.callback, response: r, refund });
+    }
+    case 'system':
+      return s;
+  }
+};
+
+export const rejectWith = (e: UserError): Response => ({ kind: 'reject', code: rejectCodeOf(e.code), message: e.message });
+
+/** Answer a context with an error (trap, did not reply, …) when it still needs an answer. */
+export const respondError = (s: ExecState, ctx: CallContext, e: UserError): ExecState => {
+  if (!ctx.needsToRespond) return s;
+  const s1 = respondTo(s, ctx.origin, rejectWith(e), ctx.availableCycles, e);
+  return putContext(s1, { ...ctx, needsToRespond: false, availableCycles: 0n });
+};
+
+/**
+ * After an execution in a context: a context that still needs to respond but has no
+ * outstanding call can never respond, so the system answers for it ([EXE-STARVED.1]);
+ * a context that has responded and has no outstanding calls is removed; a stopping
+ * canister without open contexts becomes stopped ([EXE-STOP.1]).
+ */
+export const settleContext = (s: ExecState, ctxId: number, didNotReply: () => UserError): ExecState => {
+  const ctx = s.contexts.get(ctxId);
+  if (ctx === undefined) return s;
+  let st = s;
+  if (ctx.outstanding === 0 && ctx.needsToRespond) st = respondError(st, ctx, ctx.lastTrap ?? didNotReply());
+  const c2 = st.contexts.get(ctxId)!;
+  if (c2.outstanding === 0 && !c2.needsToRespond) st = { ...st, contexts: st.contexts.delete(ctxId) };
+  return maybeStopped(st, ctx.canister);
+};
+
+export const openContexts = (s: ExecState, canister: string): number => {
+  let n = 0;
+  for (const [, c] of s.contexts.entries()) if (c.canister === canister) n++;
+  return n;
+};
+
+/** A stopping canister with no open call contexts is stopped, and its stop requests are answered. */
+export const maybeStopped = (s: ExecState, canister: string): ExecState => {
+  const c = s.canisters.get(canister);
+  if (c === undefined || c.status !== 'stopping' || openContexts(s, canister) > 0) return s;
+  let st = putCanister(s, { ...c, status: 'stopped', stopWaiters: [], version: c.version + 1n });
+  for (const w of c.stopWaiters) st = respondTo(st, w, { kind: 'reply', data: EMPTY_REPLY }, 0n);
+  return st;
+};
+
+/** Candid `()`: the reply of methods without a result. */
+export const EMPTY_REPLY = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0x00, 0x00]);
+
+// ---------------------------------------------------------------------------------------
+// Running an entry point and applying its effects
+
+export interface RunArgs {
+  readonly kind: EntryKind;
+  readonly entry: ExecInput['entry'];
+  readonly caller: Principal;
+  readonly arg: Uint8Array;
+  readonly methodName?: string;
+  readonly cyclesAvailable?: bigint;
+  readonly cyclesRefunded?: bigint;
+  readonly rejectCode?: number;
+  readonly rejectMessage?: string;
+  readonly limit: bigint;
+  readonly sliceLimit: bigint;
+  readonly callContextInstructions?: bigint;
+  readonly certificate?: Uint8Array;
+}
+
+export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, persist = true): ExecResult =>
+  execute(
+    c.id.text,
+    wasm,
+    {
+      kind: a.kind,
+      entry: a.entry,
+      canisterId: c.id,
+      caller: a.caller,
+      arg: a.arg,
+      methodName: a.methodName ?? '',
+      time: s.time,
+      balance: c.cycles,
+      cyclesAvailable: a.cyclesAvailable ?? 0n,
+      cyclesRefunded: a.cyclesRefunded ?? 0n,
+      rejectCode: a.rejectCode ?? 0,
+      rejectMessage: a.rejectMessage ?? '',
+      controllers: c.controllers,
+      status: statusCode(c),
+      version: c.version,
+      ...(a.certificate ? { certificate: a.certificate } : {}),
+      deadline: 0n,
+      limit: a.limit,
+      sliceLimit: a.sliceLimit,
+      wasmMemoryLimit: c.settings.wasmMemoryLimit,
+      stableMemoryLimitBytes: s.config.stableMemoryLimit,
+      callContextInstructions: a.callContextInstructions ?? 0n,
+    },
+    c.globalTimer,
+    persist,
+  );
+
+/**
+ * Apply a successful execution in context `ctx`: the new Wasm state, cycles, certified data,
+ * timer, version ([EXE-VERSION.1]), the response and the calls it made.
+ */
+export const applyOk = (
+  s: ExecState,
+  c: Canister,
+  ctx: CallContext,
+  r: Extract<ExecResult['outcome'], { kind: 'ok' }>,
+  instructions: bigint,
+  bumpVersion: boolean,
+): ExecState => {
+  let st = s;
+  let cycles = c.cycles + r.cyclesAccepted - r.cyclesBurned - r.cyclesSent;
+  let ctx2: CallContext = { ...ctx, availableCycles: ctx.availableCycles - r.cyclesAccepted, instructions: ctx.instructions + instructions };
+  // calls: each becomes a message in the (caller, callee) FIFO and a registered callback
+  for (const call of r.calls) st = registerCall(st, c.id.text, ctx2.id, call);
+  ctx2 = { ...ctx2, outstanding: ctx2.outstanding + r.calls.length };
+  if (r.response !== undefined && ctx2.needsToRespond) {
+    st = respondTo(st, ctx2.origin, r.response, ctx2.availableCycles);
+    ctx2 = { ...ctx2, needsToRespond: false, availableCycles: 0n };
+  }
+  if (ctx2.origin.kind === 'system' && ctx2.availableCycles > 0n) {
+    cycles += ctx2.availableCycles;
+    ctx2 = { ...ctx2, availableCycles: 0n };
+  }
+  const c2: Canister = {
+    ...c,
+    wasm: r.state,
+    cycles,
+    version: bumpVersion ? c.version + 1n : c.version,
+    ...(r.certifiedData !== undefined ? { certifiedData: r.certifiedData } : {}),
+    ...(r.globalTimer !== undefined ? { globalTimer: r.globalTimer } : {}),
+  };
+  return putContext(putCanister(st, c2), ctx2);
+};
+
+const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): ExecState => {
+  const cbId = s.nextId;
+  const s1: ExecState = {
+    ...s,
+    nextId: cbId + 1,
+    callbacks: s.callbacks.set(cbId, { id: cbId, ctx, canister: from, callee: call.callee.text, method: call.method, reply: call.reply, reject: call.reject, ...(call.cleanup ? { cleanup: call.cleanup } : {}) }),
+  };
+  return enqueue(s1, {
+    kind: 'call',
+    queue: pairQueue(from, call.callee.text),
+    origin: { kind: 'canister', caller: from, ctx, callback: cbId },
+    caller: s.canisters.get(from)!.id,
+    callee: call.callee,
+    method: call.method,
+    arg: call.arg,
+    cycles: call.cycles,
+  });
+};

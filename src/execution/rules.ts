@@ -1,0 +1,91 @@
+/**
+ * The execution machine's rules. Each is pure, `(state, args) → Either`,
+ * and every choice is an argument: which message executes, when time advances, which
+ * canister's timer or heartbeat runs. The interface spec's abstract behaviour allows any
+ * order that keeps each (caller, callee) queue in order; so do these rules.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex, utf8 } from '../core/bytes.js';
+import { notEnabled, ok, type Result } from '../core/machine.js';
+import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
+import { errorCodeText, type UserError } from './errors.js';
+import { executeCall, executeResponse, executeSystemTask, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
+import { executeManagement } from './management.js';
+import { dequeue, enqueue, isHead } from './ops.js';
+import type { ExecState } from './state.js';
+
+export interface SubmitIngressArgs {
+  readonly sender: Principal;
+  readonly canister: Principal;
+  readonly method: string;
+  readonly arg: Uint8Array;
+  /** the request id; derived from the content and a nonce when absent */
+  readonly messageId?: string;
+  readonly nonce?: Uint8Array;
+}
+
+/** [EXE-INGRESS-SUBMIT.1] an ingress message is recorded as received and queued on its own. */
+export const submitIngress: (s: ExecState, a: SubmitIngressArgs) => Result<ExecState, { readonly messageId: string }, never> = (s, a) => {
+  const messageId =
+    a.messageId ??
+    toHex(sha256(new Uint8Array([...a.sender.bytes, 0, ...a.canister.bytes, 0, ...utf8(a.method), 0, ...a.arg, 0, ...(a.nonce ?? utf8(String(s.nextId)))])));
+  if (s.ingress.has(messageId)) return notEnabled('EXE-INGRESS-SUBMIT.1', `message ${messageId} was already submitted`);
+  const s1: ExecState = { ...s, ingress: s.ingress.set(messageId, { status: 'received', time: s.time }) };
+  const s2 = enqueue(s1, {
+    kind: 'call',
+    queue: `ingress:${messageId}`,
+    origin: { kind: 'ingress', messageId },
+    caller: a.sender,
+    callee: a.canister,
+    method: a.method,
+    arg: a.arg,
+    cycles: 0n,
+  });
+  return ok(s2, { messageId });
+};
+
+/** [EXE-EXECUTE.1] execute the message `message`, which must be at the head of its queue. */
+export const executeMessage: (s: ExecState, a: { readonly message: number }) => Result<ExecState, StepReport, never> = (s, a) => {
+  const m = s.messages.get(a.message);
+  if (m === undefined) return notEnabled('EXE-EXECUTE.1', `no message ${a.message} is pending`);
+  if (!isHead(s, a.message)) return notEnabled('EXE-ORDER.1', `message ${a.message} is not at the head of its queue ${m.queue}`);
+  let s0 = dequeue(s, a.message);
+  if (m.kind === 'call' && m.origin.kind === 'ingress') {
+    s0 = { ...s0, ingress: s0.ingress.set(m.origin.messageId, { status: 'processing', time: s.time }) };
+  }
+  const [s1, report] = m.kind === 'response' ? executeResponse(s0, m) : m.callee.text === MANAGEMENT_CANISTER.text ? executeManagement(s0, m) : executeCall(s0, m);
+  return ok(s1, report);
+};
+
+/** [EXE-TIME.1] time advances, never backwards. */
+export const advanceTime: (s: ExecState, a: { readonly now: bigint }) => Result<ExecState, null, never> = (s, a) =>
+  a.now < s.time ? notEnabled('EXE-TIME.1', `time ${a.now} is before the current time ${s.time}`) : ok({ ...s, time: a.now }, null);
+
+/** [EXE-TIMER.1] [EXE-HEARTBEAT.1] run a due global timer or a heartbeat. */
+export const runSystemTask: (s: ExecState, a: { readonly canister: Principal; readonly task: 'global_timer' | 'heartbeat' }) => Result<ExecState, StepReport, never> = (s, a) => {
+  const why = systemTaskEnabled(s, a.canister.text, a.task);
+  if (why !== undefined) return notEnabled(a.task === 'global_timer' ? 'EXE-TIMER.1' : 'EXE-HEARTBEAT.1', why);
+  const [s1, report] = executeSystemTask(s, a.canister.text, a.task);
+  return ok(s1, report);
+};
+
+export type QueryOutput =
+  | { readonly kind: 'reply'; readonly data: Uint8Array; readonly report: StepReport }
+  | { readonly kind: 'reject'; readonly code: number; readonly message: string; readonly errorCode: string; readonly report: StepReport };
+
+const errOut = (e: UserError, report: StepReport): QueryOutput => ({ kind: 'reject', code: Math.floor(Number(errorCodeText(e.code).slice(2)) / 100), message: e.message, errorCode: errorCodeText(e.code), report });
+
+/** [EXE-QUERY.1] a query: the answer, and the state exactly as before. */
+export const query: (s: ExecState, a: { readonly sender: Principal; readonly canister: Principal; readonly method: string; readonly arg: Uint8Array }) => Result<ExecState, QueryOutput, never> = (s, a) => {
+  const r = runQuery(s, a.sender, a.canister.text, a.method, a.arg);
+  if ('reply' in r) return ok(s, { kind: 'reply', data: r.reply, report: r.report });
+  if ('error' in r) return ok(s, errOut(r.error, r.report));
+  return ok(s, { kind: 'reject', code: r.reject.code, message: r.reject.message, errorCode: '', report: r.report });
+};
+
+/** The messages that may execute now: the head of every queue. */
+export const executable = (s: ExecState): number[] => {
+  const out: number[] = [];
+  for (const [, q] of s.queues.entries()) if (q.length > 0) out.push(q[0]!);
+  return out.sort((a, b) => a - b);
+};

@@ -1,0 +1,108 @@
+/**
+ * A default scheduler for runners (drun, benchmarks, properties that need "some" order).
+ * NOT normative: the rules allow every order; this one follows the replica's round shape
+ *: at the start of a round, time advances and each running canister
+ * gets its global timer or heartbeat, rotating with its input messages; then messages
+ * execute, management canister first, then canisters in id order, each draining its inputs
+ * with the replica's rotation between local, ingress and remote senders, until nothing is
+ * left or the round's instruction budget is spent. Messages produced in a round on this
+ * subnet are executed in the same round (the replica's inner iterations).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { Principal } from '../core/principal.js';
+import type { StepReport } from './canister.js';
+import { advanceTime, executeMessage, runSystemTask } from './rules.js';
+import type { ExecState, Message } from './state.js';
+
+/** The replica's per-round instruction budget per thread, times its 4 scheduler threads. */
+export const ROUND_BUDGET = 4n * 7_000_000_000n;
+
+export interface RoundEvent {
+  readonly what: string;
+  readonly canister?: Principal;
+  readonly message?: number;
+  readonly report: StepReport;
+}
+
+/** Which input class a call message belongs to, for the rotation. */
+const inputClass = (m: Message): 'local' | 'ingress' | 'remote' => (m.kind === 'call' && m.origin.kind === 'ingress' ? 'ingress' : 'local');
+
+const target = (m: Message): string => (m.kind === 'call' ? m.callee.text : m.canister);
+
+/** Run one round at time `now`; returns the new state and what executed, in order. */
+export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) => void): ExecState => {
+  let s = s0;
+  const t = advanceTime(s, { now });
+  if (E.isRight(t)) s = t.right.state;
+  let used = 0n;
+  // system tasks, once per round per canister
+  for (const id of s.canisterOrder) {
+    const c = s.canisters.get(id);
+    if (c === undefined || c.wasm === undefined || c.status !== 'running') continue;
+    for (const task of ['global_timer', 'heartbeat'] as const) {
+      const r = runSystemTask(s, { canister: c.id, task });
+      if (E.isRight(r)) {
+        s = r.right.state;
+        used += r.right.output.instructions;
+        onEvent?.({ what: task, canister: c.id, report: r.right.output });
+      }
+    }
+  }
+  // messages
+  const lastClass = new Map<string, 'local' | 'ingress' | 'remote'>();
+  for (;;) {
+    if (used >= ROUND_BUDGET) break;
+    const heads = headsByCanister(s);
+    if (heads.size === 0) break;
+    const order = [...heads.keys()].sort(mgmtFirst);
+    for (const canister of order) {
+      const ms = heads.get(canister)!;
+      // rotate between input classes: the class after the one served last, else the oldest
+      const last = lastClass.get(canister);
+      const pick = pickRotating(ms, last);
+      lastClass.set(canister, inputClass(pick));
+      const r = executeMessage(s, { message: pick.id });
+      if (E.isLeft(r)) continue;
+      s = r.right.state;
+      used += r.right.output.instructions;
+      onEvent?.({ what: pick.kind, canister: undefined, message: pick.id, report: r.right.output });
+      if (used >= ROUND_BUDGET) break;
+    }
+  }
+  return s;
+};
+
+const mgmtFirst = (a: string, b: string): number => (a === 'aaaaa-aa' ? -1 : b === 'aaaaa-aa' ? 1 : a < b ? -1 : a > b ? 1 : 0);
+
+const ROTATION = ['local', 'ingress', 'remote'] as const;
+
+const pickRotating = (ms: readonly Message[], last: 'local' | 'ingress' | 'remote' | undefined): Message => {
+  if (last !== undefined) {
+    const start = ROTATION.indexOf(last);
+    for (let k = 1; k <= 3; k++) {
+      const cls = ROTATION[(start + k) % 3];
+      const m = ms.find((x) => inputClass(x) === cls);
+      if (m !== undefined) return m;
+    }
+  }
+  return ms[0]!;
+};
+
+/** The executable messages (queue heads), grouped by the canister that executes them, oldest first. */
+const headsByCanister = (s: ExecState): Map<string, Message[]> => {
+  const out = new Map<string, Message[]>();
+  for (const [, q] of s.queues.entries()) {
+    const id = q[0];
+    if (id === undefined) continue;
+    const m = s.messages.get(id)!;
+    const k = target(m);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [m]);
+    else list.push(m);
+  }
+  for (const l of out.values()) l.sort((a, b) => a.id - b.id);
+  return out;
+};
+
+/** Whether anything is left to execute. */
+export const idle = (s: ExecState): boolean => s.messages.size === 0;

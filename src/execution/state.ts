@@ -1,0 +1,183 @@
+/**
+ * The execution machine's state: one subnet's canisters, their messages and call contexts,
+ * the ingress history and the time ([EXE-STATE.1]). Everything is immutable; the large parts
+ * (memories) are persistent `PageMap`s inside each canister's `WasmState`.
+ */
+import { PMap } from '../core/pmap.js';
+import type { Principal } from '../core/principal.js';
+import type { UserError } from './errors.js';
+import type { Response, WasmState } from './runtime.js';
+
+export type CanisterStatus = 'running' | 'stopping' | 'stopped';
+
+export interface Settings {
+  readonly computeAllocation: bigint;
+  readonly memoryAllocation: bigint;
+  readonly freezingThreshold: bigint;
+  readonly reservedCyclesLimit: bigint;
+  /** bytes; 0 = no limit */
+  readonly wasmMemoryLimit: bigint;
+  readonly wasmMemoryThreshold: bigint;
+  readonly logVisibility: 'controllers' | 'public';
+}
+
+/** A change in the canister's history (`canister_info`). */
+export interface Change {
+  readonly timestampNanos: bigint;
+  readonly canisterVersion: bigint;
+  readonly origin: { readonly kind: 'user'; readonly user: Principal } | { readonly kind: 'canister'; readonly canister: Principal; readonly version?: bigint };
+  readonly details:
+    | { readonly kind: 'creation'; readonly controllers: readonly Principal[] }
+    | { readonly kind: 'code_uninstall' }
+    | { readonly kind: 'code_deployment'; readonly mode: 'install' | 'reinstall' | 'upgrade'; readonly moduleHash: string }
+    | { readonly kind: 'controllers_change'; readonly controllers: readonly Principal[] }
+    | { readonly kind: 'load_snapshot'; readonly snapshotId: string; readonly canisterVersion: bigint; readonly takenAt: bigint };
+}
+
+export interface Snapshot {
+  readonly id: string;
+  readonly takenAt: bigint;
+  readonly wasm: WasmState;
+  readonly certifiedData: Uint8Array;
+  readonly globalTimer: bigint;
+  readonly canisterVersion: bigint;
+  readonly size: bigint;
+}
+
+export interface Canister {
+  readonly id: Principal;
+  readonly controllers: readonly Principal[];
+  readonly settings: Settings;
+  readonly cycles: bigint;
+  readonly status: CanisterStatus;
+  /** the callers of `stop_canister` waiting for the canister to stop */
+  readonly stopWaiters: readonly Origin[];
+  readonly version: bigint;
+  /** undefined: the canister is empty */
+  readonly wasm: WasmState | undefined;
+  readonly certifiedData: Uint8Array;
+  /** 0 = not set */
+  readonly globalTimer: bigint;
+  readonly totalChanges: bigint;
+  readonly history: readonly Change[];
+  readonly snapshots: readonly Snapshot[];
+  readonly chunks: readonly Uint8Array[];
+  readonly nextSnapshot: bigint;
+}
+
+/** Who is waiting for the answer of a call context. */
+export type Origin =
+  | { readonly kind: 'ingress'; readonly messageId: string }
+  | { readonly kind: 'canister'; readonly caller: string; readonly ctx: number; readonly callback: number }
+  | { readonly kind: 'system' };
+
+export interface CallContext {
+  readonly id: number;
+  readonly canister: string;
+  readonly origin: Origin;
+  readonly needsToRespond: boolean;
+  /** cycles the caller attached that have not been accepted */
+  readonly availableCycles: bigint;
+  /** calls made from this context whose responses have not been executed */
+  readonly outstanding: number;
+  /** instructions of every execution in this context so far (performance counter type 1) */
+  readonly instructions: bigint;
+  /** the trap of the last execution in this context, if it trapped */
+  readonly lastTrap?: UserError;
+}
+
+export interface Callback {
+  readonly reply: { readonly fun: bigint; readonly env: bigint };
+  readonly reject: { readonly fun: bigint; readonly env: bigint };
+  readonly cleanup?: { readonly fun: bigint; readonly env: bigint };
+}
+
+export interface CallbackEntry extends Callback {
+  readonly id: number;
+  readonly ctx: number;
+  readonly canister: string;
+  readonly callee: string;
+  readonly method: string;
+}
+
+/** A message waiting for execution. `queue` names the FIFO it belongs to ([EXE-ORDER.1]). */
+export type Message =
+  | {
+      readonly kind: 'call';
+      readonly id: number;
+      readonly queue: string;
+      readonly origin: Origin;
+      readonly caller: Principal;
+      readonly callee: Principal;
+      readonly method: string;
+      readonly arg: Uint8Array;
+      readonly cycles: bigint;
+    }
+  | {
+      readonly kind: 'response';
+      readonly id: number;
+      readonly queue: string;
+      readonly canister: string;
+      readonly callback: number;
+      readonly response: Response;
+      readonly refund: bigint;
+    };
+
+export type IngressStatus =
+  | { readonly status: 'received'; readonly time: bigint }
+  | { readonly status: 'processing'; readonly time: bigint }
+  | { readonly status: 'replied'; readonly time: bigint; readonly reply: Uint8Array }
+  | { readonly status: 'rejected'; readonly time: bigint; readonly code: number; readonly message: string; readonly errorCode: string }
+  | { readonly status: 'done'; readonly time: bigint };
+
+export interface ExecConfig {
+  /** first canister index of this subnet's range */
+  readonly rangeStart: bigint;
+  readonly rangeEnd: bigint;
+  readonly limits: {
+    readonly update: bigint;
+    readonly updateSlice: bigint;
+    readonly query: bigint;
+    readonly install: bigint;
+    readonly installSlice: bigint;
+    readonly inspect: bigint;
+  };
+  /** stable memory limit in bytes */
+  readonly stableMemoryLimit: bigint;
+  /** wasm_memory_limit given to new canisters (the replica's 3 GiB; the spec says 0) */
+  readonly defaultWasmMemoryLimit: bigint;
+  readonly maxSnapshots: number;
+}
+
+export interface ExecState {
+  readonly config: ExecConfig;
+  readonly time: bigint;
+  readonly canisters: PMap<string, Canister>;
+  /** canister ids in creation order */
+  readonly canisterOrder: readonly string[];
+  readonly nextCanister: bigint;
+  /** pending messages by id, and each FIFO's ids in order */
+  readonly messages: PMap<number, Message>;
+  readonly queues: PMap<string, readonly number[]>;
+  readonly contexts: PMap<number, CallContext>;
+  readonly callbacks: PMap<number, CallbackEntry>;
+  readonly ingress: PMap<string, IngressStatus>;
+  readonly nextId: number;
+  /** the random tape of `raw_rand`: a counter hashed with a seed (the subnet's randomness is an argument) */
+  readonly randCounter: bigint;
+}
+
+export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
+  config,
+  time,
+  canisters: PMap.empty(),
+  canisterOrder: [],
+  nextCanister: config.rangeStart,
+  messages: PMap.empty(),
+  queues: PMap.empty(),
+  contexts: PMap.empty(),
+  callbacks: PMap.empty(),
+  ingress: PMap.empty(),
+  nextId: 0,
+  randCounter: 0n,
+});
