@@ -1,30 +1,31 @@
 /**
- * icspec command line. Exit codes: 0 conforming, 1 divergence, 2 bad input or usage.
- * Expected failures print one line each and never a stack trace.
+ * icspec command line (commander). Exit codes: 0 conforming, 1 divergence or safety
+ * violated, 2 bad input or usage, 3 internal error. Expected failures print one line each
+ * and never a stack trace; usage errors read `error: … (see icspec --help)`.
  */
-import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { toHex } from '../core/bytes.js';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Command } from 'commander';
+import { fromHex, toHex } from '../core/bytes.js';
 import { isPrincipalError, parsePrincipal, principalClass, principalHex } from '../core/principal.js';
-import { fromHex } from '../core/bytes.js';
 import { accountIdBytes } from '../ledger/account.js';
 import { loadTrace, type BadInput } from '../trace/load.js';
 import { replay, type ReplayReport } from '../trace/replay.js';
-import { cmdSimulate, SimUsageError } from './simulate.js';
+import { BadValue, configure, HelpShown, UsageError, valueOption } from './args.js';
+import { simulateCommand } from './simulate.js';
 
-const HELP = `icspec — the executable reference of the Internet Computer
-
-Usage:
-  icspec replay <file|dir>... [--json] [--no-invariants]
+/** The help of each command, in the order of the full help. */
+const USAGE = {
+  replay: `  icspec replay <file|dir>... [--json] [--no-invariants]
       Replay ITF traces (*.itf.json; directories are searched recursively) against the
       reference. Prints a table of traces, steps and verdicts and, for each divergence,
       the step, action, path, expected vs actual and the requirement IDs involved.
-      Exit 0: all conform; 1: a divergence; 2: bad input (other traces are still replayed).
-  icspec principal <text|hex>
-      Both forms of a principal and its class. Hex may be 0x-prefixed.
-  icspec account-id <principal> [--subaccount <hex>]
-      The ICP ledger account identifier (hex) of an ICRC-1 account.
-  icspec simulate consensus --nodes N --faulty F --rounds R --seed S [--delay-ms MIN-MAX]
+      Exit 0: all conform; 1: a divergence; 2: bad input (other traces are still replayed).`,
+  principal: `  icspec principal <text|hex>
+      Both forms of a principal and its class. Hex may be 0x-prefixed.`,
+  'account-id': `  icspec account-id <principal> [--subaccount <hex>]
+      The ICP ledger account identifier (hex) of an ICRC-1 account.`,
+  simulate: `  icspec simulate consensus --nodes N --faulty F --rounds R --seed S [--delay-ms MIN-MAX]
                  [--strategy silent|honest|equivocate|split|withhold|delay] [--ingress-rate K]
                  [--dkg-interval D] [--out trace.itf.json] [--json]
       Simulate a subnet of N replicas, F of them Byzantine (the last F; default strategy
@@ -32,10 +33,27 @@ Usage:
       drawn from MIN-MAX ms (default 20-200) and the IC's default delays (unit 1000 ms,
       initial notary 600 ms). Prints rounds, finalized height, finalization rate, ingress
       latency percentiles and the safety verdict; --out writes the run as a trace.
-      Exit 0: safety held; 1: safety violated; 2: bad arguments.
-  icspec --help | help`;
+      Exit 0: safety held; 1: safety violated; 2: bad arguments.`,
+  drun: `  icspec drun <script> [--out run.itf.json]
+      Run a drun script (the command language of DFINITY's drun: create, install,
+      reinstall, upgrade, ingress, query; # comments) against the execution reference,
+      every message sent by the anonymous principal; Wasm paths are resolved against the
+      working directory, then the script's directory. Prints drun's lines:
+      ingress Completed: Reply: 0x…, ingress Completed: Reject: …, ingress Err: IC0xxx: …,
+      Ok: Reply: 0x… (queries), Err: IC0xxx: …, and debug.print: … before the result it
+      belongs to. A bad line is reported on stderr with its number; the rest still runs.
+      --out (writing the run as a trace) is not supported yet.
+      Exit 0: every line ran; 2: a line was bad input, or the script cannot be read.`,
+} as const;
 
-class UsageError extends Error {}
+const HELP = `icspec — the executable reference of the Internet Computer
+
+Usage:
+${Object.values(USAGE).join('\n')}
+  icspec --help | help [command]`;
+
+/** The help of one command (the full help for the top level and `help`). */
+const helpOf = (name: keyof typeof USAGE | undefined) => (): string => (name === undefined ? HELP : `Usage:\n${USAGE[name]}`);
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -87,14 +105,9 @@ const collect = (paths: string[]): { files: string[]; missing: BadInput[] } => {
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
-const cmdReplay = (args: string[]): number => {
-  const json = args.includes('--json');
-  const invariants = !args.includes('--no-invariants');
-  const unknown = args.filter((a) => a.startsWith('--') && a !== '--json' && a !== '--no-invariants');
-  if (unknown.length) throw new UsageError(`unknown option ${unknown[0]}`);
-  const paths = args.filter((a) => !a.startsWith('--'));
+const cmdReplay = (paths: readonly string[], { json, invariants }: { readonly json: boolean; readonly invariants: boolean }): number => {
   if (paths.length === 0) throw new UsageError('replay needs at least one file or directory');
-  const { files, missing } = collect(paths);
+  const { files, missing } = collect([...paths]);
   const bad: BadInput[] = [...missing];
   const reports: ReplayReport[] = [];
   const tty = process.stderr.isTTY && !json;
@@ -140,70 +153,120 @@ const cmdReplay = (args: string[]): number => {
   return bad.length ? 2 : diverged.length ? 1 : 0;
 };
 
-const cmdPrincipal = (args: string[]): number => {
+const invalidPrincipal = (input: string, p: { kind: string; length?: number; reason?: string }): number => {
+  err(`error: invalid principal "${input}": ${p.kind === 'PrincipalTooLong' ? `${p.length} bytes, more than 29` : p.reason}`);
+  return 2;
+};
+
+const cmdPrincipal = (args: readonly string[]): number => {
   if (args.length !== 1) throw new UsageError('principal takes exactly one argument: <text|hex>');
   const p = parsePrincipal(args[0]!, true);
-  if (isPrincipalError(p)) {
-    err(`error: invalid principal "${args[0]}": ${p.kind === 'PrincipalTooLong' ? `${p.length} bytes, more than 29` : p.reason}`);
-    return 2;
-  }
+  if (isPrincipalError(p)) return invalidPrincipal(args[0]!, p);
   out(`text:  ${p.text}`);
   out(`hex:   ${principalHex(p)}`);
   out(`class: ${principalClass(p)}`);
   return 0;
 };
 
-const cmdAccountId = (args: string[]): number => {
-  let sub: Uint8Array | undefined;
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--subaccount') {
-      const h = args[++i];
-      if (h === undefined) throw new UsageError('--subaccount needs a hex value');
-      const b = fromHex(h.startsWith('0x') ? h.slice(2) : h);
-      if (b === undefined || b.length > 32) {
-        err(`error: --subaccount must be at most 32 bytes of hex, got "${h}"`);
-        return 2;
-      }
-      sub = new Uint8Array(32);
-      sub.set(b, 32 - b.length); // a shorter subaccount is left-padded with zeros (big-endian number)
-    } else if (args[i]!.startsWith('--')) throw new UsageError(`unknown option ${args[i]}`);
-    else rest.push(args[i]!);
-  }
-  if (rest.length !== 1) throw new UsageError('account-id takes one principal');
-  const p = parsePrincipal(rest[0]!, true);
-  if (isPrincipalError(p)) {
-    err(`error: invalid principal "${rest[0]}": ${p.kind === 'PrincipalTooLong' ? `${p.length} bytes, more than 29` : p.reason}`);
-    return 2;
-  }
+/** --subaccount: at most 32 bytes of hex (0x optional), left-padded with zeros (a big-endian number). */
+const subaccount = (h: string): Uint8Array => {
+  const b = fromHex(h.startsWith('0x') ? h.slice(2) : h);
+  if (b === undefined || b.length > 32) throw new BadValue(`--subaccount must be at most 32 bytes of hex, got "${h}"`, false);
+  const sub = new Uint8Array(32);
+  sub.set(b, 32 - b.length);
+  return sub;
+};
+
+const cmdAccountId = (args: readonly string[], { subaccount: sub }: { readonly subaccount?: Uint8Array }): number => {
+  if (args.length !== 1) throw new UsageError('account-id takes one principal');
+  const p = parsePrincipal(args[0]!, true);
+  if (isPrincipalError(p)) return invalidPrincipal(args[0]!, p);
   out(toHex(accountIdBytes(p, sub)));
   return 0;
 };
 
-const main = (argv: string[]): number => {
-  const [cmd, ...args] = argv;
+/** `drun <script>`: run the script and exit with its code ([EXE-DRUN-RUN.1]). */
+const cmdDrun = async (args: readonly string[], { out: outFile }: { readonly out?: string }): Promise<number> => {
+  if (args.length !== 1) throw new UsageError('drun takes one script file');
+  if (outFile !== undefined) {
+    err('error: --out is not supported yet');
+    return 2;
+  }
+  const script = args[0]!;
+  let text: string;
   try {
-    switch (cmd) {
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        out(HELP);
-        return cmd === undefined ? 2 : 0;
-      case 'replay':
-        return cmdReplay(args);
-      case 'principal':
-        return cmdPrincipal(args);
-      case 'account-id':
-        return cmdAccountId(args);
-      case 'simulate':
-        return cmdSimulate(args, out, (x) => process.stderr.write(x), process.stderr.isTTY === true);
-      default:
-        throw new UsageError(`unknown command "${cmd}"`);
-    }
+    text = readFileSync(script, 'utf8');
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SimUsageError) {
-      err(`error: ${e.message} (see icspec --help)`);
+    const code = (e as NodeJS.ErrnoException).code;
+    err(`error: ${script}: ${code === 'ENOENT' ? 'no such file or directory' : `cannot read (${code ?? 'error'})`}`);
+    return 2;
+  }
+  // loaded on demand: the execution engine is not needed by the other commands
+  const { runDrun } = await import('../drun/run.js');
+  return runDrun(text, { baseDir: dirname(script), out, err }).exitCode;
+};
+
+const program = (argv: readonly string[], setExitCode: (code: number) => void): Command => {
+  const root = configure(new Command('icspec'), { help: helpOf(undefined), unknownOptionIsCommand: true }).helpCommand(false);
+  root.addCommand(
+    configure(new Command('help'), { help: helpOf(undefined) })
+      .description('show the help of icspec or of one command')
+      .argument('[command]')
+      // as before commander: `help` with anything it does not know prints the full help
+      .allowExcessArguments()
+      .allowUnknownOption()
+      .action((name: string | undefined) => {
+        const key = name === 'consensus' ? 'simulate' : name;
+        out(key !== undefined && Object.hasOwn(USAGE, key) ? helpOf(key as keyof typeof USAGE)() : HELP);
+      }),
+  );
+  root.addCommand(
+    configure(new Command('replay'), { help: helpOf('replay') })
+      .description('replay ITF traces against the reference')
+      .argument('[paths...]')
+      .option('--json', 'print the report as JSON')
+      .option('--no-invariants', 'do not check the invariants after each step')
+      .action((paths: string[], o: { json?: boolean; invariants: boolean }) => setExitCode(cmdReplay(paths, { json: o.json === true, invariants: o.invariants }))),
+  );
+  root.addCommand(
+    configure(new Command('principal'), { help: helpOf('principal') })
+      .description('both forms of a principal and its class')
+      .argument('[text|hex...]')
+      // a principal never starts with "-": such an argument is reported as an invalid principal
+      .allowUnknownOption()
+      .action((args: string[]) => setExitCode(cmdPrincipal(args))),
+  );
+  root.addCommand(
+    configure(new Command('account-id'), { help: helpOf('account-id') })
+      .description('the ICP ledger account identifier of an ICRC-1 account')
+      .argument('[principal...]')
+      .addOption(valueOption('--subaccount <hex>', 'the subaccount (at most 32 bytes of hex)', subaccount, '--subaccount needs a hex value'))
+      .action((args: string[], o: { subaccount?: Uint8Array }) => setExitCode(cmdAccountId(args, o))),
+  );
+  root.addCommand(simulateCommand({ out, writeErr: (x) => process.stderr.write(x), tty: process.stderr.isTTY === true, argv, setExitCode, help: helpOf('simulate') }));
+  root.addCommand(
+    configure(new Command('drun'), { help: helpOf('drun') })
+      .description('run a drun script against the execution reference')
+      .argument('[script...]')
+      .addOption(valueOption('--out <file>', 'write the run as an ITF trace (not supported yet)', (v: string) => v, '--out needs a file name'))
+      .action(async (args: string[], o: { out?: string }) => setExitCode(await cmdDrun(args, o))),
+  );
+  return root;
+};
+
+const main = async (argv: readonly string[]): Promise<number> => {
+  if (argv.length === 0) {
+    out(HELP);
+    return 2;
+  }
+  let code = 0;
+  try {
+    await program(argv, (c) => (code = c)).parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof HelpShown) return e.exitCode;
+    if (e instanceof UsageError) {
+      err(`error: ${e.message}${e.seeHelp ? ' (see icspec --help)' : ''}`);
       return 2;
     }
     err(`internal error: ${(e as Error).message}`);
@@ -211,4 +274,4 @@ const main = (argv: string[]): number => {
   }
 };
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

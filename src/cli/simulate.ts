@@ -4,88 +4,133 @@
  * This is the CLI, where wall-clock time may be read (for the progress bar only).
  */
 import { writeFileSync } from 'node:fs';
+import { Command, type Option } from 'commander';
 import { faultsTolerated } from '../consensus/params.js';
 import { defaultSimOptions, percentile, simulate, STRATEGIES, type SimOptions, type Strategy } from '../consensus/sim.js';
 import { simTrace } from '../consensus/trace.js';
+import { BadValue, configure, once, UsageError, valueOption } from './args.js';
 
-export class SimUsageError extends Error {}
+const whole =
+  (flag: string, min: number, max: number) =>
+  (v: string, previous: number | undefined): number => {
+    once(flag, previous);
+    if (!/^[0-9]+$/.test(v)) throw new BadValue(`${flag} needs a whole number, got "${v}"`);
+    const n = Number(v);
+    if (n < min || n > max) throw new BadValue(`${flag} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+const wholeOption = (flag: string, meta: string, description: string, min: number, max: number): Option =>
+  valueOption(`${flag} <${meta}>`, description, whole(flag, min, max), `${flag} needs a whole number, got nothing`);
 
-const intArg = (name: string, v: string | undefined, min: number, max: number): number => {
-  if (v === undefined || !/^[0-9]+$/.test(v)) throw new SimUsageError(`${name} needs a whole number, got ${v === undefined ? 'nothing' : `"${v}"`}`);
-  const n = Number(v);
-  if (n < min || n > max) throw new SimUsageError(`${name} must be between ${min} and ${max}, got ${n}`);
-  return n;
+const delayMs = (v: string, previous: readonly [number, number] | undefined): readonly [number, number] => {
+  once('--delay-ms', previous);
+  const m = /^([0-9]+)-([0-9]+)$/.exec(v);
+  if (!m) throw new BadValue(`--delay-ms needs MIN-MAX in milliseconds (e.g. 20-200), got "${v}"`);
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  if (lo > hi || hi > 600_000) throw new BadValue(`--delay-ms: need MIN ≤ MAX ≤ 600000, got ${lo}-${hi}`);
+  return [lo, hi];
 };
 
-export const parseSimArgs = (args: readonly string[]): { opts: SimOptions; json: boolean; out: string | undefined } => {
-  if (args[0] !== 'consensus') throw new SimUsageError(`simulate needs a subsystem: "simulate consensus" (got ${args[0] === undefined ? 'nothing' : `"${args[0]}"`})`);
-  let o: SimOptions = { ...defaultSimOptions };
-  let json = false;
-  let out: string | undefined;
-  const seen = new Set<string>();
-  for (let i = 1; i < args.length; i++) {
-    const a = args[i]!;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = (): string | undefined => inline ?? args[++i];
-    if (seen.has(flag) && flag.startsWith('--')) throw new SimUsageError(`${flag} given twice`);
-    seen.add(flag);
-    switch (flag) {
-      case '--nodes':
-        o = { ...o, nodes: intArg('--nodes', val(), 1, 100) };
-        break;
-      case '--faulty':
-        o = { ...o, faulty: intArg('--faulty', val(), 0, 100) };
-        break;
-      case '--rounds':
-        o = { ...o, rounds: intArg('--rounds', val(), 1, 1_000_000) };
-        break;
-      case '--seed':
-        o = { ...o, seed: intArg('--seed', val(), 0, 2 ** 32 - 1) };
-        break;
-      case '--delay-ms': {
-        const v = val();
-        const m = v === undefined ? null : /^([0-9]+)-([0-9]+)$/.exec(v);
-        if (!m) throw new SimUsageError(`--delay-ms needs MIN-MAX in milliseconds (e.g. 20-200), got ${v === undefined ? 'nothing' : `"${v}"`}`);
-        const lo = Number(m[1]);
-        const hi = Number(m[2]);
-        if (lo > hi || hi > 600_000) throw new SimUsageError(`--delay-ms: need MIN ≤ MAX ≤ 600000, got ${lo}-${hi}`);
-        o = { ...o, delayMs: [lo, hi] };
-        break;
-      }
-      case '--strategy': {
-        const v = val();
-        if (!STRATEGIES.includes(v as Strategy)) throw new SimUsageError(`--strategy must be one of ${STRATEGIES.join(', ')}, got ${v === undefined ? 'nothing' : `"${v}"`}`);
-        o = { ...o, strategy: v as Strategy };
-        break;
-      }
-      case '--ingress-rate':
-        o = { ...o, ingressPerSecond: intArg('--ingress-rate', val(), 0, 1000) };
-        break;
-      case '--dkg-interval':
-        o = { ...o, dkgInterval: intArg('--dkg-interval', val(), 1, 1_000_000) };
-        break;
-      case '--out': {
-        const v = val();
-        if (v === undefined || v.startsWith('--')) throw new SimUsageError('--out needs a file name');
-        out = v;
-        break;
-      }
-      case '--json':
-        if (inline !== undefined) throw new SimUsageError('--json takes no value');
-        json = true;
-        break;
-      default:
-        throw new SimUsageError(`unknown option ${a}`);
-    }
-  }
-  if (o.nodes !== 3 * faultsTolerated(o.nodes) + 1) throw new SimUsageError(`--nodes must be 3f + 1 (1, 4, 7, 10, 13, …, 28, …, 40), got ${o.nodes}`);
-  if (o.faulty > o.nodes) throw new SimUsageError(`--faulty ${o.faulty} is more than --nodes ${o.nodes}`);
-  if (o.faulty === o.nodes) throw new SimUsageError('at least one replica must be honest');
-  return { opts: { ...o, record: out !== undefined }, json, out };
+const strategy = (v: string, previous: Strategy | undefined): Strategy => {
+  once('--strategy', previous);
+  if (!STRATEGIES.includes(v as Strategy)) throw new BadValue(`--strategy must be one of ${STRATEGIES.join(', ')}, got "${v}"`);
+  return v as Strategy;
 };
 
-export const cmdSimulate = (args: readonly string[], write: (s: string) => void, writeErr: (s: string) => void, tty: boolean): number => {
-  const { opts, json, out } = parseSimArgs(args);
+const outFile = (v: string, previous: string | undefined): string => {
+  once('--out', previous);
+  if (v === '' || v.startsWith('--')) throw new BadValue('--out needs a file name');
+  return v;
+};
+
+interface SimFlags {
+  readonly nodes?: number;
+  readonly faulty?: number;
+  readonly rounds?: number;
+  readonly seed?: number;
+  readonly delayMs?: readonly [number, number];
+  readonly strategy?: Strategy;
+  readonly ingressRate?: number;
+  readonly dkgInterval?: number;
+  readonly out?: string;
+  readonly json?: boolean;
+}
+
+/** The simulation options of parsed flags, with the checks that involve more than one flag. */
+export const simOptions = (f: SimFlags): { opts: SimOptions; json: boolean; out: string | undefined } => {
+  const o: SimOptions = {
+    ...defaultSimOptions,
+    ...(f.nodes !== undefined && { nodes: f.nodes }),
+    ...(f.faulty !== undefined && { faulty: f.faulty }),
+    ...(f.rounds !== undefined && { rounds: f.rounds }),
+    ...(f.seed !== undefined && { seed: f.seed }),
+    ...(f.delayMs !== undefined && { delayMs: f.delayMs }),
+    ...(f.strategy !== undefined && { strategy: f.strategy }),
+    ...(f.ingressRate !== undefined && { ingressPerSecond: f.ingressRate }),
+    ...(f.dkgInterval !== undefined && { dkgInterval: f.dkgInterval }),
+  };
+  if (o.nodes !== 3 * faultsTolerated(o.nodes) + 1) throw new UsageError(`--nodes must be 3f + 1 (1, 4, 7, 10, 13, …, 28, …, 40), got ${o.nodes}`);
+  if (o.faulty > o.nodes) throw new UsageError(`--faulty ${o.faulty} is more than --nodes ${o.nodes}`);
+  if (o.faulty === o.nodes) throw new UsageError('at least one replica must be honest');
+  return { opts: { ...o, record: f.out !== undefined }, json: f.json === true, out: f.out };
+};
+
+export interface SimulateIo {
+  readonly out: (line: string) => void;
+  /** raw stderr (the progress bar rewrites its line) */
+  readonly writeErr: (s: string) => void;
+  readonly tty: boolean;
+  /** the whole command line after `icspec`, for the trace's description */
+  readonly argv: readonly string[];
+  readonly setExitCode: (code: number) => void;
+  readonly help: () => string;
+}
+
+/** `simulate` and its subsystem `consensus`, as commander commands. */
+export const simulateCommand = (io: SimulateIo): Command => {
+  const simulate = configure(new Command('simulate'), { help: io.help })
+    .description('simulate a subsystem')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action((_opts: unknown, cmd: Command) => {
+      const got = cmd.args[0];
+      throw new UsageError(`simulate needs a subsystem: "simulate consensus" (got ${got === undefined ? 'nothing' : `"${got}"`})`);
+    });
+  const consensus = configure(new Command('consensus'), { help: io.help, noValueMessage: true })
+    .description('simulate a subnet running Internet Computer Consensus')
+    .addOption(wholeOption('--nodes', 'N', 'replicas (3f + 1)', 1, 100))
+    .addOption(wholeOption('--faulty', 'F', 'Byzantine replicas (the last F)', 0, 100))
+    .addOption(wholeOption('--rounds', 'R', 'rounds to run', 1, 1_000_000))
+    .addOption(wholeOption('--seed', 'S', 'scheduler seed', 0, 2 ** 32 - 1))
+    .addOption(valueOption('--delay-ms <MIN-MAX>', 'network delays', delayMs, '--delay-ms needs MIN-MAX in milliseconds (e.g. 20-200), got nothing'))
+    .addOption(valueOption('--strategy <S>', 'adversary strategy', strategy, `--strategy must be one of ${STRATEGIES.join(', ')}, got nothing`))
+    .addOption(wholeOption('--ingress-rate', 'K', 'ingress messages per second', 0, 1000))
+    .addOption(wholeOption('--dkg-interval', 'D', 'DKG interval length', 1, 1_000_000))
+    .addOption(valueOption('--out <file>', 'write the run as an ITF trace', outFile, '--out needs a file name'))
+    .option('--json', 'print the report as JSON')
+    .allowExcessArguments()
+    .action((flags: SimFlags, cmd: Command) => {
+      if (cmd.args.length > 0) throw new UsageError(`unknown option ${cmd.args[0]}`);
+      const i = io.argv.indexOf('consensus', io.argv.indexOf('simulate') + 1);
+      io.setExitCode(cmdSimulate(simOptions(flags), io.argv.slice(i + 1), io.out, io.writeErr, io.tty));
+    });
+  let jsonSeen = false;
+  consensus.on('option:json', () => {
+    if (jsonSeen) throw new UsageError('--json given twice');
+    jsonSeen = true;
+  });
+  return simulate.addCommand(consensus);
+};
+
+/** Run the simulation and print its report; 0 if safety held, 1 if not. `args`: the command line after `consensus`. */
+export const cmdSimulate = (
+  { opts, json, out }: { readonly opts: SimOptions; readonly json: boolean; readonly out: string | undefined },
+  args: readonly string[],
+  write: (s: string) => void,
+  writeErr: (s: string) => void,
+  tty: boolean,
+): number => {
   const started = Date.now();
   const bar = (r: number) => {
     const w = 30;
@@ -119,7 +164,7 @@ export const cmdSimulate = (args: readonly string[], write: (s: string) => void,
     ...(out ? { trace: out } : {}),
   };
   if (out) {
-    const tr = simTrace(res.config, res.recorded, { description: `icspec simulate consensus ${args.slice(1).join(' ')}`, seed: opts.seed });
+    const tr = simTrace(res.config, res.recorded, { description: `icspec simulate consensus ${args.join(' ')}`, seed: opts.seed });
     writeFileSync(out, JSON.stringify(tr) + '\n');
   }
   if (json) write(JSON.stringify(report));
