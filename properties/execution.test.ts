@@ -582,3 +582,53 @@ describe('drun', () => {
     expect(out.slice(2)).toEqual(['debug.print: hello', `ingress Completed: Reply: 0x${hex('ok')}`, 'ingress Completed: Reject: no', 'debug.print: q', 'Ok: Reject: nope']);
   });
 });
+
+import { accountIdHex } from '../src/ledger/account.js';
+import { init as ledgerInit } from '../src/ledger/rules.js';
+import { ICP_LEDGER_ID } from '../src/execution/ledger-canister.js';
+import { withLedgerCanister } from '../src/execution/management.js';
+
+describe('the ICP ledger canister', () => {
+  it('[EXE-NATIVE-LEDGER.1] a Motoko canister calls icrc1_transfer on the ledger and gets the ledger\'s exact answers', async () => {
+    const client = (await loadCanister('ledger_client')).wasm;
+    const c = create(subnet());
+    const minter = userPrincipal(200);
+    const L = ledgerInit({
+      minting_account: { owner: minter },
+      transfer_fee: 10_000n,
+      transaction_window: 24n * 3600n * 1_000_000_000n,
+      permitted_drift: 60n * 1_000_000_000n,
+      initial_values: [[accountIdHex(c.id), 100_000_000n]],
+      time: c.state.time,
+    });
+    expect(E.isRight(L)).toBe(true);
+    if (E.isLeft(L)) return;
+    let s = withLedgerCanister(c.state, ICP_LEDGER_ID, L.right);
+    s = install(s, c.id, client).state;
+    const Account = IDL.Record({ owner: IDL.Principal, subaccount: IDL.Opt(IDL.Vec(IDL.Nat8)) });
+    const Arg = IDL.Record({ from_subaccount: IDL.Opt(IDL.Vec(IDL.Nat8)), to: Account, amount: IDL.Nat, fee: IDL.Opt(IDL.Nat), memo: IDL.Opt(IDL.Vec(IDL.Nat8)), created_at_time: IDL.Opt(IDL.Nat64) });
+    const Res = IDL.Variant({ Ok: IDL.Nat, Err: IDL.Variant({ BadFee: IDL.Record({ expected_fee: IDL.Nat }), InsufficientFunds: IDL.Record({ balance: IDL.Nat }) }) });
+    const user = userPrincipal(7);
+    const transfer = (amount: bigint, fee: bigint[] = []) =>
+      new Uint8Array(IDL.encode([Arg], [{ from_subaccount: [], to: { owner: toDfinity(user), subaccount: [] }, amount, fee, memo: [], created_at_time: [] }]));
+    const ok = ingress(s, c.id, 'transfer', transfer(1_000_000n));
+    expect(ok.status.status).toBe('replied');
+    if (ok.status.status === 'replied') expect(IDL.decode([Res], ok.status.reply)[0]).toEqual({ Ok: 1n });
+    const badFee = ingress(ok.state, c.id, 'transfer', transfer(5n, [1n]));
+    if (badFee.status.status === 'replied') expect(IDL.decode([Res], badFee.status.reply)[0]).toEqual({ Err: { BadFee: { expected_fee: 10_000n } } });
+    else expect.fail('expected a reply');
+    const poor = ingress(badFee.state, c.id, 'transfer', transfer(1_000_000_000n));
+    if (poor.status.status === 'replied') expect(IDL.decode([Res], poor.status.reply)[0]).toEqual({ Err: { InsufficientFunds: { balance: 100_000_000n - 1_000_000n - 10_000n } } });
+    else expect.fail('expected a reply');
+    // the user's balance, by a query to the ledger and through the client
+    const bal = q(poor.state, ICP_LEDGER_ID, 'icrc1_balance_of', new Uint8Array(IDL.encode([Account], [{ owner: toDfinity(user), subaccount: [] }])));
+    expect(bal.kind === 'reply' && decodeNat(bal.data)).toBe(1_000_000n);
+    const via = ingress(poor.state, c.id, 'balance', new Uint8Array(IDL.encode([Account], [{ owner: toDfinity(user), subaccount: [] }])));
+    expect(via.status.status === 'replied' && decodeNat(via.status.reply)).toBe(1_000_000n);
+    // an anonymous caller traps in the ledger, as the ICP ledger does
+    const anon = q(poor.state, ICP_LEDGER_ID, 'icrc1_fee', CANDID_EMPTY);
+    expect(anon.kind === 'reply' && decodeNat(anon.data)).toBe(10_000n);
+    const direct = ingress(poor.state, ICP_LEDGER_ID, 'icrc1_transfer', new Uint8Array(IDL.encode([Arg], [{ from_subaccount: [], to: { owner: toDfinity(user), subaccount: [] }, amount: 1n, fee: [], memo: [], created_at_time: [] }])));
+    expect(direct.status.status === 'rejected' && direct.status.errorCode).toBe('IC0503');
+  });
+});

@@ -9,7 +9,16 @@ import { MANAGEMENT_CANISTER } from '../core/principal.js';
 import { canisterEmpty, canisterNotFound, canisterStopped, canisterStopping, compositeInReplicated, didNotReply, methodNotFound, trapError, type UserError } from './errors.js';
 import { applyOk, getCanister, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
 import type { ExecResult } from './runtime.js';
+import { callLedger } from './ledger-canister.js';
 import type { Canister, ExecState, Message, Origin } from './state.js';
+
+/** A call to a native canister: its answer, with the cycles attached refunded ([EXE-NATIVE-LEDGER.1]). */
+const executeNative = (s: ExecState, c: Canister, m: Extract<Message, { kind: 'call' }>): [ExecState, StepReport] => {
+  const r = callLedger(c.id.text, c.native!.ledger, m.caller, m.method, m.arg, s.time, true);
+  if (r.kind === 'error') return [errorResponse(s, m.origin, m.cycles, r.error), { ...NO_REPORT, trapped: r.error }];
+  const s1 = putCanister(s, { ...c, native: { kind: 'icp_ledger', ledger: r.state } });
+  return [respondTo(s1, m.origin, { kind: 'reply', data: r.data }, m.cycles), NO_REPORT];
+};
 
 /** What an execution step reports besides the new state. */
 export interface StepReport {
@@ -27,12 +36,13 @@ export const admitCall = (
   callee: string,
   method: string,
   replicated: boolean,
-): { readonly err: UserError } | { readonly canister: Canister; readonly exp: string; readonly kind: 'U' | 'RQ' | 'NRQ' | 'CQ' } => {
+): { readonly err: UserError } | { readonly native: Canister } | { readonly canister: Canister; readonly exp: string; readonly kind: 'U' | 'RQ' | 'NRQ' | 'CQ' } => {
   const c = getCanister(s, callee);
   if (c === undefined) return { err: canisterNotFound(callee) };
   // [EXE-CALL-ADMISSION.1] a stopping or stopped canister accepts no new calls
   if (c.status === 'stopping') return { err: canisterStopping(callee) };
   if (c.status === 'stopped') return { err: canisterStopped(callee) };
+  if (c.native !== undefined) return { native: c };
   if (c.wasm === undefined) return { err: canisterEmpty(callee) };
   const ex = c.wasm.module.info.exports;
   if (replicated) {
@@ -52,6 +62,7 @@ const errorResponse = (s: ExecState, origin: Origin, cycles: bigint, e: UserErro
 export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>): [ExecState, StepReport] => {
   const a = admitCall(s, m.callee.text, m.method, true);
   if ('err' in a) return [errorResponse(s, m.origin, m.cycles, a.err), { ...NO_REPORT, trapped: a.err }];
+  if ('native' in a) return executeNative(s, a.native, m);
   const c = a.canister;
   const [s1, ctx] = newContext(s, c.id.text, m.origin, m.cycles);
   const isQuery = a.kind === 'RQ';
@@ -175,6 +186,10 @@ export const runQuery = (
 ): { readonly reply: Uint8Array; readonly report: StepReport } | { readonly error: UserError; readonly report: StepReport } | { readonly reject: { code: number; message: string }; readonly report: StepReport } => {
   const a = admitCall(s, canister, method, false);
   if ('err' in a) return { error: a.err, report: NO_REPORT };
+  if ('native' in a) {
+    const r = callLedger(canister, a.native.native!.ledger, sender, method, arg, s.time, false);
+    return r.kind === 'reply' ? { reply: r.data, report: NO_REPORT } : { error: r.error, report: NO_REPORT };
+  }
   const c = a.canister;
   const r = run(s, c, c.wasm!, {
     kind: a.kind,

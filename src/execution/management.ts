@@ -13,6 +13,7 @@ import { PageMap } from './pagemap.js';
 import { dropLive, freshState, loadModule, type WasmState } from './runtime.js';
 import { run } from './ops.js';
 import type { NO_REPORT as _N, StepReport } from './canister.js';
+import type { LedgerState } from '../ledger/types.js';
 import type { Canister, Change, ExecState, Message, Settings } from './state.js';
 
 type Ok = { readonly state: ExecState; readonly reply: Uint8Array; readonly report?: StepReport };
@@ -206,6 +207,29 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
 // ---------------------------------------------------------------------------------------
 // Creation ([EXE-CREATE.1])
 
+/** Place a native ICP ledger canister at `id` (genesis, as the NNS does) ([EXE-NATIVE-LEDGER.1]). */
+export const withLedgerCanister = (s: ExecState, id: Principal, ledger: LedgerState): ExecState => {
+  const c: Canister = {
+    id,
+    controllers: [],
+    settings: defaultSettings(s.config.defaultWasmMemoryLimit),
+    cycles: 0n,
+    status: 'running',
+    stopWaiters: [],
+    version: 0n,
+    wasm: undefined,
+    certifiedData: new Uint8Array(),
+    globalTimer: 0n,
+    totalChanges: 0n,
+    history: [],
+    snapshots: [],
+    chunks: [],
+    nextSnapshot: 0n,
+    native: { kind: 'icp_ledger', ledger },
+  };
+  return { ...putCanister(s, c), canisterOrder: [...s.canisterOrder, id.text] };
+};
+
 const create = (s: ExecState, sender: Principal, settings: Record<string, unknown> | undefined, cycles: bigint, specified: unknown, fromCanister: boolean): Outcome => {
   void fromCanister;
   let id: Principal;
@@ -214,6 +238,8 @@ const create = (s: ExecState, sender: Principal, settings: Record<string, unknow
     id = pid(specified);
     if (getCanister(s, id.text) !== undefined) return { error: userError('CanisterAlreadyInstalled', `Canister ${id.text} is already installed.`) };
   } else {
+    // ids are never reused, and ids taken by canisters placed at genesis are skipped
+    while (next <= s.config.rangeEnd && s.canisters.has(canisterId(next).text)) next += 1n;
     if (next > s.config.rangeEnd) return { error: userError('MaxNumberOfCanistersReached', 'Subnet has reached the limit on the number of canisters') };
     id = canisterId(next);
     next += 1n;

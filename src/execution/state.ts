@@ -5,6 +5,7 @@
  */
 import { PMap } from '../core/pmap.js';
 import type { Principal } from '../core/principal.js';
+import type { LedgerState } from '../ledger/types.js';
 import type { UserError } from './errors.js';
 import type { Response, WasmState } from './runtime.js';
 
@@ -63,6 +64,8 @@ export interface Canister {
   readonly snapshots: readonly Snapshot[];
   readonly chunks: readonly Uint8Array[];
   readonly nextSnapshot: bigint;
+  /** a native canister (the ICP ledger) instead of a Wasm module */
+  readonly native?: { readonly kind: 'icp_ledger'; readonly ledger: LedgerState };
 }
 
 /** Who is waiting for the answer of a call context. */
