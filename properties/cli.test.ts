@@ -309,11 +309,21 @@ describe('icspec drun', () => {
     expect(lines(r.stdout)).toEqual([expect.stringMatching(/^ingress Completed: Reply: 0x4449444c[0-9a-f]+$/)]);
   });
 
-  it('[EXE-DRUN-BAD-LINE.1] a missing script file, and --out (not supported yet): exit 2 with one line', () => {
+  it('[EXE-DRUN-BAD-LINE.1] a missing script file: exit 2 with one line', () => {
     const missing = run('drun', file('nope.drun'));
     expect(missing).toEqual({ code: 2, stdout: '', stderr: `error: ${file('nope.drun')}: no such file or directory\n` });
-    const out = run('drun', script('empty2.drun', ''), '--out', file('run.itf.json'));
-    expect(out).toEqual({ code: 2, stdout: '', stderr: 'error: --out is not supported yet\n' });
-    expect(existsSync(file('run.itf.json'))).toBe(false);
+  });
+
+  it('[EXE-TRACE.1] [EXE-DRUN-RUN.1] --out writes the run as a trace that replay accepts', () => {
+    const out = run('drun', script('create2.drun', 'create\ncreate\n'), '--out', file('run.itf.json'));
+    expect(out.code, out.stderr).toBe(0);
+    expect(lines(out.stdout)).toHaveLength(2);
+    expect(existsSync(file('run.itf.json'))).toBe(true);
+    const r = run('replay', file('run.itf.json'));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/execution\s+\d+\s+conforms/);
+    const bad = run('drun', script('create3.drun', 'create\n'), '--out', file('no/such/dir/run.itf.json'));
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr)).toEqual([expect.stringMatching(/^error: .*run\.itf\.json: cannot write \(ENOENT\)$/)]);
   });
 });

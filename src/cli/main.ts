@@ -3,8 +3,8 @@
  * violated, 2 bad input or usage, 3 internal error. Expected failures print one line each
  * and never a stack trace; usage errors read `error: … (see icspec --help)`.
  */
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Command } from 'commander';
 import { fromHex, toHex } from '../core/bytes.js';
 import { isPrincipalError, parsePrincipal, principalClass, principalHex } from '../core/principal.js';
@@ -188,10 +188,6 @@ const cmdAccountId = (args: readonly string[], { subaccount: sub }: { readonly s
 /** `drun <script>`: run the script and exit with its code ([EXE-DRUN-RUN.1]). */
 const cmdDrun = async (args: readonly string[], { out: outFile }: { readonly out?: string }): Promise<number> => {
   if (args.length !== 1) throw new UsageError('drun takes one script file');
-  if (outFile !== undefined) {
-    err('error: --out is not supported yet');
-    return 2;
-  }
   const script = args[0]!;
   let text: string;
   try {
@@ -203,7 +199,18 @@ const cmdDrun = async (args: readonly string[], { out: outFile }: { readonly out
   }
   // loaded on demand: the execution engine is not needed by the other commands
   const { runDrun } = await import('../drun/run.js');
-  return runDrun(text, { baseDir: dirname(script), out, err }).exitCode;
+  const { drunTrace } = await import('../drun/trace.js');
+  const r = runDrun(text, { baseDir: dirname(script), out, err, ...(outFile !== undefined ? { recordDir: dirname(resolvePath(outFile)) } : {}) });
+  if (outFile !== undefined) {
+    // [EXE-TRACE.1] the run as a trace that `icspec replay` accepts
+    try {
+      writeFileSync(outFile, JSON.stringify(drunTrace(r, script)) + '\n');
+    } catch (e) {
+      err(`error: ${outFile}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      return 2;
+    }
+  }
+  return r.exitCode;
 };
 
 const program = (argv: readonly string[], setExitCode: (code: number) => void): Command => {

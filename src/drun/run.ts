@@ -13,14 +13,18 @@
  * This is a runner, not the spec: it uses the default scheduler.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { IDL } from '@dfinity/candid';
 import * as E from 'fp-ts/lib/Either.js';
 import { toHex } from '../core/bytes.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, canisterId, type Principal } from '../core/principal.js';
 import { toDfinity } from '../execution/candid.js';
 import { APPLICATION_SUBNET } from '../execution/config.js';
+import { installCodeArg } from '../execution/machine.js';
 import { query, submitIngress } from '../execution/rules.js';
+import { some, variant, type ItfValue } from '../trace/itf.js';
+import type { RecordedAction } from '../trace/replay.js';
 import { runRound, type RoundEvent } from '../execution/scheduler.js';
 import { emptyState, type ExecState } from '../execution/state.js';
 import { parseLine, type DrunCommand } from './parse.js';
@@ -37,27 +41,24 @@ export interface DrunOptions {
   readonly baseDir: string;
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
-  /** every rule application, for recording a trace */
-  readonly onStep?: (e: { readonly kind: string; readonly state: ExecState; readonly detail: unknown }) => void;
+  /**
+   * Record every rule application as a trace action; Wasm modules are referenced by path
+   * relative to this directory (where the trace will be written) and SHA-256.
+   */
+  readonly recordDir?: string;
 }
 
 export interface DrunResult {
   readonly state: ExecState;
   /** 0: every line ran; 2: some line was bad input */
   readonly exitCode: 0 | 2;
+  /** the initial state's arguments and every rule applied, when recording */
+  readonly init: ItfValue;
+  readonly actions: RecordedAction[];
+  /** InstallCode actions (by index) whose module the trace names by path and SHA-256 */
+  readonly moduleRefs: ReadonlyMap<number, { readonly path: string; readonly sha256: string }>;
 }
 
-const installArgs = IDL.Record({
-  mode: IDL.Variant({
-    install: IDL.Null,
-    reinstall: IDL.Null,
-    upgrade: IDL.Opt(IDL.Record({ skip_pre_upgrade: IDL.Opt(IDL.Bool), wasm_memory_persistence: IDL.Opt(IDL.Variant({ keep: IDL.Null, replace: IDL.Null })) })),
-  }),
-  canister_id: IDL.Principal,
-  wasm_module: IDL.Vec(IDL.Nat8),
-  arg: IDL.Vec(IDL.Nat8),
-  sender_canister_version: IDL.Opt(IDL.Nat64),
-});
 const createArgs = IDL.Record({
   amount: IDL.Opt(IDL.Nat),
   settings: IDL.Opt(IDL.Record({ controllers: IDL.Opt(IDL.Vec(IDL.Principal)) })),
@@ -77,20 +78,22 @@ const declaresEop = (wasm: Uint8Array): boolean => {
 export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState): DrunResult => {
   let s = initial ?? emptyState(APPLICATION_SUBNET, DRUN_START_TIME);
   let exit: 0 | 2 = 0;
+  const actions: RecordedAction[] = [];
+  const moduleRefs = new Map<number, { path: string; sha256: string }>();
+  const rec = (tag: string, args: ItfValue): void => {
+    if (opts.recordDir !== undefined) actions.push({ tag, args });
+  };
   const printEvent = (e: RoundEvent): void => {
     for (const p of e.report.debugPrints) opts.out(`debug.print: ${p}`);
+    if (e.rule === 'AdvanceTime') rec('AdvanceTime', { now: e.now });
+    else if (e.rule === 'Execute') rec('Execute', { message: BigInt(e.message) });
+    else rec(e.rule, { canister: e.canister.text });
   };
 
-  /** Submit an ingress message and run rounds until it completes; print its result line. */
-  const ingress = (callee: Principal, method: string, arg: Uint8Array): void => {
-    const r = submitIngress(s, { sender: ANONYMOUS, canister: callee, method, arg });
-    if (E.isLeft(r)) return;
-    s = r.right.state;
-    const id = r.right.output.messageId;
-    opts.onStep?.({ kind: 'SubmitIngress', state: s, detail: { callee: callee.text, method, arg: toHex(arg) } });
+  /** Submit an ingress message (already recorded) and run rounds until it completes; print its result line. */
+  const await_ = (id: string): void => {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       s = runRound(s, s.time, printEvent);
-      opts.onStep?.({ kind: 'Round', state: s, detail: { time: s.time } });
       const st = s.ingress.get(id)!;
       if (st.status === 'replied') return opts.out(`ingress Completed: Reply: 0x${toHex(st.reply)}`);
       if (st.status === 'rejected') {
@@ -102,7 +105,15 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
     exit = 2;
   };
 
-  const readWasm = (file: string, line: number): Uint8Array | undefined => {
+  const ingress = (callee: Principal, method: string, arg: Uint8Array): void => {
+    const r = submitIngress(s, { sender: ANONYMOUS, canister: callee, method, arg });
+    if (E.isLeft(r)) return;
+    s = r.right.state;
+    rec('SubmitIngress', { sender: ANONYMOUS.text, canister: callee.text, method, arg: toHex(arg), message_id: some(r.right.output.messageId) });
+    await_(r.right.output.messageId);
+  };
+
+  const readWasm = (file: string, line: number): { bytes: Uint8Array; path: string } | undefined => {
     const candidates = isAbsolute(file) ? [file] : [resolve(file), resolve(opts.baseDir, file)];
     const path = candidates.find((p) => existsSync(p));
     if (path === undefined) {
@@ -110,7 +121,7 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
       exit = 2;
       return undefined;
     }
-    return new Uint8Array(readFileSync(path));
+    return { bytes: new Uint8Array(readFileSync(path)), path };
   };
 
   const runCommand = (c: DrunCommand): void => {
@@ -123,14 +134,19 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
       case 'install':
       case 'reinstall':
       case 'upgrade': {
-        const wasm = readWasm(c.wasmFile, c.line);
-        if (wasm === undefined) return;
-        const mode =
-          c.kind === 'upgrade'
-            ? { upgrade: [{ skip_pre_upgrade: [], wasm_memory_persistence: declaresEop(wasm) ? [{ keep: null }] : [] }] }
-            : { [c.kind]: null };
-        const arg = IDL.encode([installArgs], [{ mode, canister_id: toDfinity(c.canister), wasm_module: wasm, arg: c.payload, sender_canister_version: [] }]);
-        return ingress(MANAGEMENT_CANISTER, 'install_code', new Uint8Array(arg));
+        const file = readWasm(c.wasmFile, c.line);
+        if (file === undefined) return;
+        const mode = c.kind === 'upgrade' ? (declaresEop(file.bytes) ? 'upgrade_keep' : 'upgrade') : c.kind;
+        const a = { sender: ANONYMOUS, canister: c.canister, mode, wasm: file.bytes, arg: c.payload } as const;
+        const r = submitIngress(s, { sender: ANONYMOUS, canister: MANAGEMENT_CANISTER, method: 'install_code', arg: installCodeArg(a) });
+        if (E.isLeft(r)) return;
+        s = r.right.state;
+        if (opts.recordDir !== undefined) {
+          const rel = relative(opts.recordDir, file.path);
+          if (!isAbsolute(rel)) moduleRefs.set(actions.length, { path: rel.split('\\').join('/'), sha256: toHex(sha256(file.bytes)) });
+          rec('InstallCode', { sender: ANONYMOUS.text, canister: c.canister.text, mode, wasm: variant('Inline', toHex(file.bytes)), arg: toHex(c.payload), message_id: some(r.right.output.messageId) });
+        }
+        return await_(r.right.output.messageId);
       }
       case 'ingress':
         return ingress(c.canister, c.method, c.payload);
@@ -139,7 +155,7 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
         if (E.isLeft(r)) return;
         const o = r.right.output;
         for (const p of o.report.debugPrints) opts.out(`debug.print: ${p}`);
-        opts.onStep?.({ kind: 'Query', state: s, detail: { callee: c.canister.text, method: c.method } });
+        rec('Query', { sender: ANONYMOUS.text, canister: c.canister.text, method: c.method, arg: toHex(c.payload) });
         if (o.kind === 'reply') return opts.out(`Ok: Reply: 0x${toHex(o.data)}`);
         return opts.out(o.errorCode === '' ? `Ok: Reject: ${o.message}` : `Err: ${o.errorCode}: ${o.message}`);
       }
@@ -157,5 +173,5 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
     }
     runCommand(c);
   });
-  return { state: s, exitCode: exit };
+  return { state: s, exitCode: exit, init: { time: some(DRUN_START_TIME) }, actions, moduleRefs };
 };

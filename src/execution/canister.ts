@@ -123,6 +123,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
     limit: s.config.limits.update,
     sliceLimit: s.config.limits.updateSlice,
     callContextInstructions: ctx.instructions,
+    alreadyReplied: !ctx.needsToRespond,
   });
   if (r.outcome.kind === 'ok' || cb.cleanup === undefined) return finish(st, c, ctx.id, r, true, false);
   // [EXE-CLEANUP.1] the callback trapped: run the cleanup callback on the state before it

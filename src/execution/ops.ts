@@ -141,6 +141,7 @@ export interface RunArgs {
   readonly sliceLimit: bigint;
   readonly callContextInstructions?: bigint;
   readonly certificate?: Uint8Array;
+  readonly alreadyReplied?: boolean;
 }
 
 export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, persist = true): ExecResult =>
@@ -170,6 +171,7 @@ export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, pers
       wasmMemoryLimit: c.settings.wasmMemoryLimit,
       stableMemoryLimitBytes: s.config.stableMemoryLimit,
       callContextInstructions: a.callContextInstructions ?? 0n,
+      ...(a.alreadyReplied === true ? { alreadyReplied: true } : {}),
     },
     c.globalTimer,
     persist,

@@ -117,6 +117,8 @@ export interface ExecInput {
   readonly stableMemoryLimitBytes: bigint;
   /** instructions of earlier executions in the same call context (performance counter type 1) */
   readonly callContextInstructions: bigint;
+  /** the call context was already answered by an earlier execution: replying traps ([EXE-STARVED.1]) */
+  readonly alreadyReplied?: boolean;
 }
 
 export interface ExecEffects {
@@ -361,14 +363,14 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     msg_reply_data_append: (src, size) => {
       h.guard('msg_reply_data_append');
       h.charge('msg_reply_data_append', h.num(size!));
-      if (h.response !== undefined) violation('ic0.msg_reply_data_append: the call is already replied.');
+      if (h.response !== undefined || h.in.alreadyReplied === true) violation('ic0.msg_reply_data_append: the call is already replied.');
       const b = h.read(src!, size!, 'ic0.msg_reply_data_append');
       h.replyChunks.push(b);
       h.replySize += b.length;
     },
     msg_reply: () => {
       G('msg_reply');
-      if (h.response !== undefined) violation('ic0.msg_reply: the call is already replied');
+      if (h.response !== undefined || h.in.alreadyReplied === true) violation('ic0.msg_reply: the call is already replied');
       const data = new Uint8Array(h.replySize);
       let o = 0;
       for (const c of h.replyChunks) (data.set(c, o), (o += c.length));
@@ -377,7 +379,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     msg_reject: (src, size) => {
       h.guard('msg_reject');
       h.charge('msg_reject', h.num(size!));
-      if (h.response !== undefined) violation('ic0.msg_reject: the call is already replied');
+      if (h.response !== undefined || h.in.alreadyReplied === true) violation('ic0.msg_reject: the call is already replied');
       const b = h.read(src!, size!, 'ic0.msg_reject');
       h.response = { kind: 'reject', code: 4, message: new TextDecoder().decode(b) };
     },

@@ -17,12 +17,13 @@ import type { ExecState, Message } from './state.js';
 /** The replica's per-round instruction budget per thread, times its 4 scheduler threads. */
 export const ROUND_BUDGET = 4n * 7_000_000_000n;
 
-export interface RoundEvent {
-  readonly what: string;
-  readonly canister?: Principal;
-  readonly message?: number;
-  readonly report: StepReport;
-}
+/** One rule application of a round: the rule, its arguments and what it reported. */
+export type RoundEvent =
+  | { readonly rule: 'AdvanceTime'; readonly now: bigint; readonly report: StepReport }
+  | { readonly rule: 'GlobalTimer' | 'Heartbeat'; readonly canister: Principal; readonly report: StepReport }
+  | { readonly rule: 'Execute'; readonly message: number; readonly kind: Message['kind']; readonly report: StepReport };
+
+const NOTHING: StepReport = { instructions: 0n, slices: 0, debugPrints: [] };
 
 /** Which input class a call message belongs to, for the rotation. */
 const inputClass = (m: Message): 'local' | 'ingress' | 'remote' => (m.kind === 'call' && m.origin.kind === 'ingress' ? 'ingress' : 'local');
@@ -33,7 +34,10 @@ const target = (m: Message): string => (m.kind === 'call' ? m.callee.text : m.ca
 export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) => void): ExecState => {
   let s = s0;
   const t = advanceTime(s, { now });
-  if (E.isRight(t)) s = t.right.state;
+  if (E.isRight(t) && now !== s.time) {
+    s = t.right.state;
+    onEvent?.({ rule: 'AdvanceTime', now, report: NOTHING });
+  }
   let used = 0n;
   // system tasks, once per round per canister
   for (const id of s.canisterOrder) {
@@ -44,7 +48,7 @@ export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) =
       if (E.isRight(r)) {
         s = r.right.state;
         used += r.right.output.instructions;
-        onEvent?.({ what: task, canister: c.id, report: r.right.output });
+        onEvent?.({ rule: task === 'global_timer' ? 'GlobalTimer' : 'Heartbeat', canister: c.id, report: r.right.output });
       }
     }
   }
@@ -65,7 +69,7 @@ export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) =
       if (E.isLeft(r)) continue;
       s = r.right.state;
       used += r.right.output.instructions;
-      onEvent?.({ what: pick.kind, canister: undefined, message: pick.id, report: r.right.output });
+      onEvent?.({ rule: 'Execute', message: pick.id, kind: pick.kind, report: r.right.output });
       if (used >= ROUND_BUDGET) break;
     }
   }

@@ -3,7 +3,7 @@
  * Every failure is one BadInput naming the file and a JSON pointer ([TRC-BAD-INPUT.1]).
  */
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import _Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { packageRoot } from '../core/root.js';
@@ -204,6 +204,11 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         }
         rawArgs = a.value;
         argsPtr = `${ptr}/value`;
+        if (entry.resolve !== undefined && i > 0) {
+          const r = entry.resolve(tag, rawArgs, dirname(file));
+          if (!('ok' in r)) return bad(`${argsPtr}${r.pointer}`, `${tag}: ${r.message}`);
+          rawArgs = r.ok;
+        }
       } else {
         const taken = st[byName.get(MBT_ACTION)!];
         const ptr = `/states/${i}/${seg(MBT_ACTION)}`;

@@ -1,0 +1,328 @@
+/**
+ * The execution machine in the trace world ([EXE-TRACE.1]): codecs of its action vocabulary
+ * (`spec/schema/execution.schema.json`), its view and its invariants. `#meta.machine` is
+ * `execution`.
+ */
+import { IDL } from '@dfinity/candid';
+import { sha256 } from '@noble/hashes/sha2.js';
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { toHex } from '../core/bytes.js';
+import type { ActionSpec, AnyActionSpec, Invariant, Machine } from '../core/machine.js';
+import { ok } from '../core/machine.js';
+import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
+import { checkAccountId, type AccountIdHex } from '../ledger/account.js';
+import { init as ledgerInit } from '../ledger/rules.js';
+import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64, Unit } from '../trace/codecs.js';
+import { map, NONE, some, variant, type ItfValue } from '../trace/itf.js';
+import type { StepReport } from './canister.js';
+import { toDfinity } from './candid.js';
+import { APPLICATION_SUBNET, SYSTEM_SUBNET } from './config.js';
+import { ICP_LEDGER_ID } from './ledger-canister.js';
+import { withLedgerCanister } from './management.js';
+import type { PageMap } from './pagemap.js';
+import * as R from './rules.js';
+import { emptyState, type ExecState } from './state.js';
+
+const nat = (n: number | bigint): ItfValue => BigInt(n);
+
+// ---------------------------------------------------------------- init
+
+export interface ExecInit {
+  readonly subnet: 'application' | 'system';
+  readonly time: bigint;
+  readonly ledger?: {
+    readonly canisterId: Principal;
+    readonly minting: Principal;
+    readonly initialValues: ReadonlyArray<readonly [AccountIdHex, bigint]>;
+    readonly transferFee: bigint;
+  };
+}
+
+const AccountIdCodec = new t.Type<string, ItfValue, unknown>(
+  'AccountIdentifier',
+  (u): u is string => typeof u === 'string',
+  (u, c) => {
+    const b = Blob(32).validate(u, c);
+    if (E.isLeft(b)) return b;
+    const chk = checkAccountId(b.right);
+    return chk.ok ? t.success(chk.id) : t.failure(u, c, 'invalid account identifier checksum');
+  },
+  (s) => s,
+);
+
+const InitCodec = Rec('Init', {
+  subnet: Opt(t.keyof({ application: null, system: null }) as unknown as t.Type<'application' | 'system', ItfValue, unknown>),
+  time: Opt(U64),
+  ledger: Opt(Rec('Ledger', { canister_id: Opt(PrincipalText), minting_account: PrincipalText, initial_values: List(Tup2(AccountIdCodec, U64)), transfer_fee: Opt(U64) })),
+});
+
+const InitDecoder: t.Decoder<unknown, ExecInit> = {
+  name: 'Init',
+  validate: (u, c) =>
+    E.map((a: t.TypeOf<typeof InitCodec>): ExecInit => ({
+      subnet: a.subnet ?? 'application',
+      time: a.time ?? 0n,
+      ...(a.ledger !== undefined
+        ? { ledger: { canisterId: a.ledger.canister_id ?? ICP_LEDGER_ID, minting: a.ledger.minting_account, initialValues: a.ledger.initial_values, transferFee: a.ledger.transfer_fee ?? 10_000n } }
+        : {}),
+    }))(InitCodec.validate(u, c)),
+  decode: (u) => InitDecoder.validate(u, [{ key: '', type: InitCodec, actual: u }]),
+};
+
+/** [EXE-TRACE.1] the initial state: an empty subnet, with the ICP ledger canister if configured. */
+export const initExec = (cfg: ExecInit): E.Either<{ code: string; message: string }, ExecState> => {
+  const s = emptyState(cfg.subnet === 'system' ? SYSTEM_SUBNET : APPLICATION_SUBNET, cfg.time);
+  if (cfg.ledger === undefined) return E.right(s);
+  const l = ledgerInit({
+    minting_account: { owner: cfg.ledger.minting },
+    transfer_fee: cfg.ledger.transferFee,
+    transaction_window: 24n * 3600n * 1_000_000_000n,
+    permitted_drift: 60n * 1_000_000_000n,
+    initial_values: cfg.ledger.initialValues,
+    time: cfg.time,
+  });
+  return E.map((ls: Parameters<typeof withLedgerCanister>[2]) => withLedgerCanister(s, cfg.ledger!.canisterId, ls))(l);
+};
+
+// ---------------------------------------------------------------- actions
+
+const SubmitCodec = Rec('SubmitIngress', { sender: PrincipalText, canister: PrincipalText, method: t.string as unknown as t.Type<string, ItfValue, unknown>, arg: Blob(), message_id: Opt(t.string as unknown as t.Type<string, ItfValue, unknown>) });
+
+/** A Wasm module, inline (hex) or — in trace files — by path and SHA-256 (resolved by the loader). */
+const WasmCodec = new t.Type<Uint8Array, ItfValue, unknown>(
+  'wasm',
+  (u): u is Uint8Array => u instanceof Uint8Array,
+  (u, c) => {
+    const v = u as { tag?: string; value?: unknown };
+    if (typeof v === 'object' && v !== null && v.tag === 'Inline') return Blob().validate(v.value, [...c, { key: 'value', type: Blob(), actual: v.value }]);
+    if (typeof v === 'object' && v !== null && v.tag === 'Path') return t.failure(u, c, 'a module by path must be resolved against the trace file (use icspec replay)');
+    return t.failure(u, c, 'expected a variant Inline(blob) or Path({path, sha256})');
+  },
+  (b) => variant('Inline', toHex(b)),
+);
+
+const InstallCodec = Rec('InstallCode', {
+  sender: PrincipalText,
+  canister: PrincipalText,
+  mode: t.keyof({ install: null, reinstall: null, upgrade: null, upgrade_keep: null }) as unknown as t.Type<'install' | 'reinstall' | 'upgrade' | 'upgrade_keep', ItfValue, unknown>,
+  wasm: WasmCodec,
+  arg: Blob(),
+  message_id: Opt(t.string as unknown as t.Type<string, ItfValue, unknown>),
+});
+type InstallArgs = t.TypeOf<typeof InstallCodec>;
+
+const ExecuteCodec = Rec('Execute', { message: Nat });
+const TimeCodec = Rec('AdvanceTime', { now: U64 });
+const TaskCodec = Rec('SystemTask', { canister: PrincipalText });
+const QueryCodec = Rec('Query', { sender: PrincipalText, canister: PrincipalText, method: t.string as unknown as t.Type<string, ItfValue, unknown>, arg: Blob() });
+
+const installCandid = IDL.Record({
+  mode: IDL.Variant({
+    install: IDL.Null,
+    reinstall: IDL.Null,
+    upgrade: IDL.Opt(IDL.Record({ skip_pre_upgrade: IDL.Opt(IDL.Bool), wasm_memory_persistence: IDL.Opt(IDL.Variant({ keep: IDL.Null, replace: IDL.Null })) })),
+  }),
+  canister_id: IDL.Principal,
+  wasm_module: IDL.Vec(IDL.Nat8),
+  arg: IDL.Vec(IDL.Nat8),
+  sender_canister_version: IDL.Opt(IDL.Nat64),
+});
+
+/** The `install_code` argument an InstallCode action sends. */
+export const installCodeArg = (a: Pick<InstallArgs, 'canister' | 'mode' | 'wasm' | 'arg'>): Uint8Array => {
+  const mode =
+    a.mode === 'upgrade'
+      ? { upgrade: [] }
+      : a.mode === 'upgrade_keep'
+        ? { upgrade: [{ skip_pre_upgrade: [], wasm_memory_persistence: [{ keep: null }] }] }
+        : { [a.mode]: null };
+  return new Uint8Array(IDL.encode([installCandid], [{ mode, canister_id: toDfinity(a.canister), wasm_module: a.wasm, arg: a.arg, sender_canister_version: [] }]));
+};
+
+/** [EXE-TRACE.1] InstallCode: an ingress call of `install_code` to the management canister. */
+const installCode = (s: ExecState, a: InstallArgs) =>
+  R.submitIngress(s, { sender: a.sender, canister: MANAGEMENT_CANISTER, method: 'install_code', arg: installCodeArg(a), ...(a.message_id !== undefined ? { messageId: a.message_id } : {}) });
+
+const encodeReport = (r: StepReport): ItfValue => ({
+  instructions: r.instructions,
+  slices: nat(r.slices),
+  debug_prints: r.debugPrints.slice() as ItfValue[],
+  error: r.trapped === undefined ? NONE : some(r.trapped.code),
+});
+
+const action = <A, O>(rule: ActionSpec<ExecState, A, O, never>['rule'], args: t.Decoder<unknown, A>, encodeOutput: (o: O) => ItfValue, reqs: string[], effects?: ActionSpec<ExecState, A, O, never>['effects']): AnyActionSpec<ExecState> =>
+  ({ rule, args, encodeOutput, encodeError: () => ({ '#tup': [] }), reqs, ...(effects ? { effects } : {}) }) satisfies ActionSpec<ExecState, A, O, never> as AnyActionSpec<ExecState>;
+
+/** The requirements an Execute step exercised, read off its report and the state change. */
+const executeEffects = (b: ExecState, a: ExecState, o: StepReport, args: { message: bigint | number }): readonly string[] => {
+  const out = new Set<string>(['EXE-EXECUTE.1', 'EXE-ORDER.1']);
+  const m = b.messages.get(Number(args.message));
+  if (m?.kind === 'response') out.add('EXE-EXEC-RESPONSE.1');
+  else if (m?.kind === 'call' && m.callee.text === MANAGEMENT_CANISTER.text) out.add('EXE-MGMT.1');
+  else if (m?.kind === 'call') out.add('EXE-EXEC-CALL.1').add('EXE-CALL-ADMISSION.1');
+  if (o.trapped !== undefined) out.add('EXE-ERRORS.1');
+  if (o.trapped !== undefined && m?.kind === 'call' && m.callee.text !== MANAGEMENT_CANISTER.text) out.add('EXE-TRAP-ROLLBACK.1').add('EXE-TRAP-ERROR.1').add('EXE-STARVED.1');
+  if (a.contexts.size < b.contexts.size || o.trapped !== undefined) out.add('EXE-STARVED.1');
+  return [...out];
+};
+
+// ---------------------------------------------------------------- view
+
+const pageHash = (p: PageMap): string => {
+  const h = sha256.create();
+  const n = new Uint8Array(8);
+  new DataView(n.buffer).setBigUint64(0, BigInt(p.wasmPages), false);
+  h.update(n);
+  for (const i of p.touchedIndices()) {
+    new DataView(n.buffer).setBigUint64(0, BigInt(i), false);
+    h.update(n).update(p.page(i));
+  }
+  return toHex(h.digest());
+};
+
+const canisterView = (s: ExecState): ItfValue =>
+  map(
+    s.canisterOrder
+      .map((id) => s.canisters.get(id))
+      .filter((c) => c !== undefined)
+      .map((c) => [
+        c.id.text,
+        {
+          status: variant(c.status === 'running' ? 'Running' : c.status === 'stopping' ? 'Stopping' : 'Stopped'),
+          version: c.version,
+          cycles: c.cycles,
+          controllers: c.controllers.map((p) => p.text) as ItfValue[],
+          module_hash: c.wasm === undefined ? NONE : some(c.wasm.module.hash),
+          certified_data: toHex(c.certifiedData),
+          global_timer: c.globalTimer,
+          heap_hash: c.wasm === undefined ? NONE : some(pageHash(c.wasm.heap)),
+          stable_hash: c.wasm === undefined ? NONE : some(pageHash(c.wasm.stable)),
+          snapshots: nat(c.snapshots.length),
+        } as ItfValue,
+      ]),
+  );
+
+const ingressView = (s: ExecState): ItfValue =>
+  map(
+    s.ingress
+      .entries()
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id, st]) => {
+        switch (st.status) {
+          case 'replied':
+            return [id, variant('Replied', toHex(st.reply))] as const;
+          case 'rejected':
+            return [id, variant('Rejected', { code: nat(st.code), error_code: st.errorCode, message: st.message })] as const;
+          case 'received':
+            return [id, variant('Received')] as const;
+          case 'processing':
+            return [id, variant('Processing')] as const;
+          case 'done':
+            return [id, variant('Done')] as const;
+        }
+      }),
+  );
+
+const pendingView = (s: ExecState): ItfValue =>
+  s.messages
+    .entries()
+    .sort(([a], [b]) => a - b)
+    .map(([id, m]) =>
+      m.kind === 'call'
+        ? ({ id: nat(id), kind: 'call', queue: m.queue, to: m.callee.text, method: m.method } as ItfValue)
+        : ({ id: nat(id), kind: 'response', queue: m.queue, to: m.canister, method: '' } as ItfValue),
+    );
+
+// ---------------------------------------------------------------- invariants
+
+const invariants: readonly Invariant<ExecState>[] = [
+  {
+    name: 'contexts-belong-to-canisters',
+    req: 'EXE-STATE.1',
+    check: (s) => {
+      for (const [id, ctx] of s.contexts.entries()) if (!s.canisters.has(ctx.canister)) return `call context ${id} belongs to no canister (${ctx.canister})`;
+      return undefined;
+    },
+  },
+  {
+    name: 'outstanding-calls-have-callbacks',
+    req: 'EXE-STARVED.1',
+    check: (s) => {
+      const count = new Map<number, number>();
+      for (const [, cb] of s.callbacks.entries()) count.set(cb.ctx, (count.get(cb.ctx) ?? 0) + 1);
+      for (const [id, ctx] of s.contexts.entries()) if ((count.get(id) ?? 0) !== ctx.outstanding) return `call context ${id} counts ${ctx.outstanding} outstanding calls but has ${count.get(id) ?? 0} callbacks`;
+      return undefined;
+    },
+  },
+  {
+    name: 'queues-hold-pending-messages',
+    req: 'EXE-ORDER.1',
+    check: (s) => {
+      let n = 0;
+      for (const [q, ids] of s.queues.entries()) {
+        for (const id of ids) if (s.messages.get(id)?.queue !== q) return `queue ${q} lists message ${id}, which is not pending in it`;
+        n += ids.length;
+      }
+      return n === s.messages.size ? undefined : `${s.messages.size} messages pending but ${n} queued`;
+    },
+  },
+  {
+    name: 'balances-non-negative',
+    req: 'EXE-STATE.1',
+    check: (s) => {
+      for (const [id, c] of s.canisters.entries()) if (c.cycles < 0n) return `canister ${id} has a negative balance ${c.cycles}`;
+      return undefined;
+    },
+  },
+];
+
+// ---------------------------------------------------------------- the machine
+
+export const executionMachine: Machine<ExecState, ExecInit> = {
+  name: 'execution',
+  initAction: 'Init',
+  initArgs: InitDecoder,
+  init: initExec,
+  defaultConfig: { subnet: 'application', time: 0n },
+  initReqs: ['EXE-STATE.1'],
+  actions: {
+    SubmitIngress: action(
+      (s, a: t.TypeOf<typeof SubmitCodec>) => R.submitIngress(s, { sender: a.sender, canister: a.canister, method: a.method, arg: a.arg, ...(a.message_id !== undefined ? { messageId: a.message_id } : {}) }),
+      SubmitCodec,
+      (o: { messageId: string }) => ({ message_id: o.messageId }),
+      ['EXE-INGRESS-SUBMIT.1'],
+    ),
+    InstallCode: action(installCode, InstallCodec, (o: { messageId: string }) => ({ message_id: o.messageId }), ['EXE-INGRESS-SUBMIT.1', 'EXE-INSTALL.1']),
+    Execute: action(
+      (s, a: { message: bigint }) => R.executeMessage(s, { message: Number(a.message) }),
+      ExecuteCodec,
+      encodeReport,
+      ['EXE-EXECUTE.1'],
+      executeEffects as never,
+    ),
+    AdvanceTime: action(R.advanceTime, TimeCodec, () => ({ '#tup': [] }), ['EXE-TIME.1']),
+    GlobalTimer: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'global_timer' }), TaskCodec, encodeReport, ['EXE-TIMER.1']),
+    Heartbeat: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'heartbeat' }), TaskCodec, encodeReport, ['EXE-HEARTBEAT.1']),
+    Query: action(
+      R.query,
+      QueryCodec,
+      (o: R.QueryOutput) =>
+        o.kind === 'reply'
+          ? variant('Reply', toHex(o.data))
+          : variant('Reject', { code: nat(o.code), error_code: o.errorCode, message: o.message }),
+      ['EXE-QUERY.1'],
+    ),
+  },
+  view: {
+    time: (s) => s.time,
+    canisters: canisterView,
+    ingress: ingressView,
+    pending: pendingView,
+  },
+  viewReqs: { canisters: ['EXE-STATE.1', 'EXE-MEM-PAGES.1', 'EXE-VERSION.1'], ingress: ['EXE-INGRESS-SUBMIT.1'] },
+  invariants,
+};
+
+void ok;
+void Unit;
