@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../src/core/bytes.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, type Principal } from '../src/core/principal.js';
 import { toDfinity } from '../src/execution/candid.js';
+import { APPLICATION_SUBNET } from '../src/execution/config.js';
 import { errorCodeText, ErrorCode, rejectCodeOf, type ErrorCodeName } from '../src/execution/errors.js';
 import { advanceTime, executable, executeMessage, submitIngress } from '../src/execution/rules.js';
 import type { ExecState } from '../src/execution/state.js';
@@ -630,5 +631,115 @@ describe('the ICP ledger canister', () => {
     expect(anon.kind === 'reply' && decodeNat(anon.data)).toBe(10_000n);
     const direct = ingress(poor.state, ICP_LEDGER_ID, 'icrc1_transfer', new Uint8Array(IDL.encode([Arg], [{ from_subaccount: [], to: { owner: toDfinity(user), subaccount: [] }, amount: 1n, fee: [], memo: [], created_at_time: [] }])));
     expect(direct.status.status === 'rejected' && direct.status.errorCode).toBe('IC0503');
+  });
+});
+
+import { compileWat } from '../src/toolchain/compile.js';
+
+describe('metering through the machine', () => {
+  it('[EXE-PERF-COUNTER.1] [EXE-METER-SYSAPI.1] performance_counter(0) reads the hand-counted instructions of a small module', async () => {
+    // The function body is one straight-line block, charged in full at entry (reentrant point, cost 1):
+    //   i32.const 0 (1), i32.const 0 (1), call pc (5), i64.store (1), i32.const 0 (1), i32.const 8 (1),
+    //   call append (5), call reply (5), end (0)                                       = 1 + 20 = 21
+    // then ic0.performance_counter charges its overhead (200) before reading:            21 + 200 = 221
+    const wasm = await compileWat(
+      `(module
+        (import "ic0" "performance_counter" (func $pc (param i32) (result i64)))
+        (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+        (import "ic0" "msg_reply" (func $reply))
+        (memory 1)
+        (func (export "canister_update count")
+          (i64.store (i32.const 0) (call $pc (i32.const 0)))
+          (call $append (i32.const 0) (i32.const 8))
+          (call $reply)))`,
+      'count.wat',
+    );
+    const c = create(subnet());
+    const s = install(c.state, c.id, wasm).state;
+    const d = ingress(s, c.id, 'count', new Uint8Array());
+    expect(d.status.status).toBe('replied');
+    if (d.status.status === 'replied') expect(Buffer.from(d.status.reply).readBigUInt64LE(0)).toBe(221n);
+    // the whole message: 221, then msg_reply_data_append (500 + 50 × 8 bytes) and msg_reply (500)
+    const exec = d.events.find((e) => e.rule === 'Execute' && e.kind === 'call' && e.report.instructions > 0n);
+    expect(exec?.report.instructions).toBe(221n + 500n + 400n + 500n);
+  });
+});
+
+describe('composite queries', () => {
+  it('[EXE-COMPOSITE-QUERY.1] a composite query calls query methods depth-first and keeps nothing; in replicated mode it is refused', () => {
+    const a = uni();
+    const b = create(a.state);
+    let s = install(b.state, b.id, UNI).state;
+    s = upd(s, b.id, prog().setGlobalTo('b-state').replyData('')).state;
+    // A's composite query asks B's query for its global, writes its own global on the way, and relays B's answer
+    const ask = prog().getGlobal().replyBlob();
+    const p = prog()
+      .setGlobalTo('scribble')
+      .callSimple({ callee: b.id.bytes, method: 'query', arg: ask.build(), onReply: prog().getGlobal().msgArgData().concat().replyBlob() })
+      .drop();
+    const r = q(s, a.id, 'composite_query', p.build());
+    // the callback saw A's own write (state persists within the evaluation) and B's reply
+    expect(r.kind === 'reply' && Buffer.from(r.data).toString()).toBe('scribbleb-state');
+    // nothing was kept
+    const g = qry(s, a.id, prog().getGlobal().replyBlob());
+    expect(g.kind === 'reply' && g.data.length).toBe(0);
+    // a composite query called as an update is refused
+    const u = ingress(s, a.id, 'composite_query', p.build());
+    expect(u.status.status === 'rejected' && u.status.errorCode).toBe('IC0527');
+    // a call to an update method from a composite query is refused (the callee has no query method of that name)
+    const bad = q(s, a.id, 'composite_query', prog().callSimple({ callee: b.id.bytes, method: 'update', onReject: prog().msgRejectCode().i32ToBlob().replyBlob() }).drop().build());
+    expect(bad.kind === 'reply' && toHex(bad.data)).toBe('05000000');
+  });
+
+  it('[EXE-COMPOSITE-QUERY.1] the call graph is bounded in depth and in instructions', () => {
+    // the replica's query limit (5 B) leaves room for 8 calls of 50 M overhead each
+    const c = create(subnet(APPLICATION_SUBNET));
+    const { state, id } = { state: install(c.state, c.id, UNI).state, id: c.id };
+    // a composite query that calls itself through the composite_query method of the same canister, forever
+    let p = prog().replyData('bottom');
+    for (let i = 0; i < 8; i++) p = prog().callSimple({ callee: id.bytes, method: 'composite_query', arg: p.build() }).drop();
+    const r = q(state, id, 'composite_query', p.build());
+    // the innermost calls are refused as too deep; the reject is relayed up
+    expect(r.kind).toBe('reject');
+    expect(r.kind === 'reject' && r.message).toContain('IC0525');
+    // with the small limit (100 M), the second call's overhead exhausts the graph's instructions
+    const small = uni();
+    const r2 = q(small.state, small.id, 'composite_query', p.build().slice(0));
+    expect(r2.kind === 'reject' && r2.errorCode).toBe('IC0526');
+  });
+
+  it('[EXE-EXEC-RESPONSE.1] callbacks run in the caller\'s call context: msg_caller is the context\'s caller', () => {
+    const { state, id } = uni();
+    const user = userPrincipal(3);
+    const p = prog().callSimple({ callee: id.bytes, method: 'update', arg: prog().replyData('').build(), onReply: prog().caller().replyBlob() }).drop();
+    const d = upd(state, id, p, user);
+    expect(statusOf(d.status)).toBe(`reply:${toHex(user.bytes)}`);
+  });
+});
+
+import { inspectIngress } from '../src/execution/rules.js';
+
+describe('inspect_message', () => {
+  it('[EXE-INSPECT.1] canister_inspect_message accepts or refuses ingress messages, and keeps nothing', () => {
+    const { state, id } = uni();
+    const check = (s: ExecState, method: string) => {
+      const r = inspectIngress(s, { sender: ANONYMOUS, canister: id, method, arg: new Uint8Array() });
+      if (E.isRight(r)) {
+        expect(r.right.state).toBe(s);
+        return 'accepted';
+      }
+      return r.left.kind === 'Rejected' ? errorCodeText(r.left.error.code) : 'not enabled';
+    };
+    // until a program is set, the universal canister's inspect_message accepts every message
+    expect(check(state, 'update')).toBe('accepted');
+    // accept only calls of `update`
+    const onlyUpdate = prog().methodName().pushBytes('update').blobEq().pushProg(prog().acceptMessage()).pushProg(prog()).ifElse();
+    const s1 = upd(state, id, prog().pushProg(onlyUpdate).setInspectMessage().replyData('')).state;
+    expect(check(s1, 'update')).toBe('accepted');
+    expect(check(s1, 'other')).toBe('IC0406');
+    const s2 = upd(s1, id, prog().pushProg(prog().unreachable()).setInspectMessage().replyData('')).state;
+    expect(check(s2, 'update')).toBe('IC0502');
+    // a canister without canister_inspect_message accepts everything
+    expect(E.isRight(inspectIngress(state, { sender: ANONYMOUS, canister: userPrincipal(5), method: 'x', arg: new Uint8Array() }))).toBe(true);
   });
 });

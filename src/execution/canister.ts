@@ -6,9 +6,10 @@
  */
 import type { Principal } from '../core/principal.js';
 import { MANAGEMENT_CANISTER } from '../core/principal.js';
-import { canisterEmpty, canisterNotFound, canisterStopped, canisterStopping, compositeInReplicated, didNotReply, methodNotFound, trapError, type UserError } from './errors.js';
+import { canisterEmpty, canisterNotFound, canisterStopped, canisterStopping, compositeInReplicated, didNotReply, errorCodeText, fromCanister, methodNotFound, rejectCodeOf, trapError, userError, type UserError } from './errors.js';
 import { applyOk, getCanister, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
-import type { ExecResult } from './runtime.js';
+import type { ExecResult, WasmState } from './runtime.js';
+import type { EntryKind } from './sysapi.js';
 import { callLedger } from './ledger-canister.js';
 import type { Canister, ExecState, Message, Origin } from './state.js';
 
@@ -64,7 +65,7 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
   if ('err' in a) return [errorResponse(s, m.origin, m.cycles, a.err), { ...NO_REPORT, trapped: a.err }];
   if ('native' in a) return executeNative(s, a.native, m);
   const c = a.canister;
-  const [s1, ctx] = newContext(s, c.id.text, m.origin, m.cycles);
+  const [s1, ctx] = newContext(s, c.id.text, m.origin, m.caller, m.cycles);
   const isQuery = a.kind === 'RQ';
   const r = run(s1, c, c.wasm!, {
     kind: a.kind,
@@ -114,7 +115,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
   const r = run(st, c, c.wasm, {
     kind: isReply ? 'Ry' : 'Rt',
     entry: { callback: fn },
-    caller: principalOf(s, cb.callee),
+    caller: ctx.caller,
     arg: m.response.kind === 'reply' ? m.response.data : new Uint8Array(),
     cyclesAvailable: ctx.availableCycles,
     cyclesRefunded: m.refund,
@@ -131,7 +132,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
   const cl = run(st, c, c.wasm, {
     kind: 'C',
     entry: { callback: cb.cleanup },
-    caller: principalOf(s, cb.callee),
+    caller: ctx.caller,
     arg: new Uint8Array(),
     limit: s.config.limits.update,
     sliceLimit: s.config.limits.updateSlice,
@@ -144,7 +145,6 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
   return [settleContext(st, ctx.id, () => didNotReply(c.id.text)), { instructions: r.instructions + cl.instructions, slices: r.slices, debugPrints: [...r.debugPrints, ...cl.debugPrints], trapped: e }];
 };
 
-const principalOf = (s: ExecState, id: string): Principal => getCanister(s, id)?.id ?? (id === MANAGEMENT_CANISTER.text ? MANAGEMENT_CANISTER : MANAGEMENT_CANISTER);
 
 /** Run the global timer of a canister whose timer has passed ([EXE-TIMER.1]). */
 export const executeSystemTask = (s: ExecState, canister: string, task: 'global_timer' | 'heartbeat'): [ExecState, StepReport] => {
@@ -152,7 +152,7 @@ export const executeSystemTask = (s: ExecState, canister: string, task: 'global_
   // the timer is deactivated when the task is scheduled, whatever the task does
   const c = task === 'global_timer' ? { ...c0, globalTimer: 0n } : c0;
   const s0 = putCanister(s, c);
-  const [s1, ctx] = newContext(s0, c.id.text, { kind: 'system' }, 0n);
+  const [s1, ctx] = newContext(s0, c.id.text, { kind: 'system' }, MANAGEMENT_CANISTER, 0n);
   const r = run(s1, c, c.wasm!, {
     kind: 'T',
     entry: { export: `canister_${task}` },
@@ -177,33 +177,106 @@ export const systemTaskEnabled = (s: ExecState, canister: string, task: 'global_
   return undefined;
 };
 
+export type QueryAnswer =
+  | { readonly reply: Uint8Array; readonly report: StepReport }
+  | { readonly error: UserError; readonly report: StepReport }
+  | { readonly reject: { code: number; message: string }; readonly report: StepReport };
+
 /** A non-replicated query: runs on the state and keeps nothing ([EXE-QUERY.1]). */
-export const runQuery = (
-  s: ExecState,
-  sender: Principal,
-  canister: string,
-  method: string,
-  arg: Uint8Array,
-): { readonly reply: Uint8Array; readonly report: StepReport } | { readonly error: UserError; readonly report: StepReport } | { readonly reject: { code: number; message: string }; readonly report: StepReport } => {
+export const runQuery = (s: ExecState, sender: Principal, canister: string, method: string, arg: Uint8Array): QueryAnswer => {
+  const g: Graph = { instructions: 0n, calls: 0, prints: [] };
+  const r = queryCall(s, g, sender, canister, method, arg, [canister]);
+  const report: StepReport = { instructions: g.instructions, slices: 1, debugPrints: g.prints };
+  if ('error' in r) return { error: r.error, report };
+  if (r.response.kind === 'reply') return { reply: r.response.data, report };
+  return { reject: { code: r.response.code, message: r.response.message }, report };
+};
+
+/** A composite query's call graph so far ([EXE-COMPOSITE-QUERY.1]). */
+interface Graph {
+  instructions: bigint;
+  calls: number;
+  readonly prints: string[];
+}
+
+/** The replica's bounds on a composite query's call graph. */
+export const MAX_QUERY_CALL_DEPTH = 6;
+export const QUERY_CALL_OVERHEAD = 50_000_000n;
+
+type Answer = { readonly response: import('./runtime.js').Response } | { readonly error: UserError };
+
+/**
+ * One query call in a (composite) query evaluation: the method runs on the canister's current
+ * state; the calls it makes run depth-first, one at a time, each a query evaluation of its
+ * own, and their callbacks run on the state the caller's previous execution left. Nothing of it
+ * is kept.
+ */
+const queryCall = (s: ExecState, g: Graph, sender: Principal, canister: string, method: string, arg: Uint8Array, stack: readonly string[]): Answer => {
   const a = admitCall(s, canister, method, false);
-  if ('err' in a) return { error: a.err, report: NO_REPORT };
+  if ('err' in a) return { error: a.err };
   if ('native' in a) {
     const r = callLedger(canister, a.native.native!.ledger, sender, method, arg, s.time, false);
-    return r.kind === 'reply' ? { reply: r.data, report: NO_REPORT } : { error: r.error, report: NO_REPORT };
+    return r.kind === 'reply' ? { response: { kind: 'reply', data: r.data } } : { error: r.error };
   }
   const c = a.canister;
-  const r = run(s, c, c.wasm!, {
-    kind: a.kind,
-    entry: { export: a.exp },
-    caller: sender,
-    arg,
-    limit: s.config.limits.query,
-    sliceLimit: s.config.limits.query,
-  }, false);
+  const composite = a.kind === 'CQ';
+  const left = (): bigint => s.config.limits.query - g.instructions;
+  const tooMany = (): Answer => ({ error: userError('QueryCallGraphTotalInstructionLimitExceeded', fromCanister(c.id.text, `Query call graph contains too many instructions (limit ${s.config.limits.query})`)) });
+  const exec = (wasm: WasmState, kind: EntryKind, entry: import('./runtime.js').ExecInput['entry'], extra: Partial<Parameters<typeof run>[3]>): ExecResult => {
+    const lim = composite ? left() : s.config.limits.query;
+    const r = run(s, { ...c, wasm }, wasm, { kind, entry, caller: sender, arg: new Uint8Array(), limit: lim, sliceLimit: lim, ...extra }, composite);
+    g.instructions += r.instructions;
+    g.prints.push(...r.debugPrints);
+    return r;
+  };
+  let wasm = c.wasm!;
+  let r = exec(wasm, a.kind, { export: a.exp }, { arg });
+  let response: import('./runtime.js').Response | undefined;
+  for (;;) {
+    if (r.outcome.kind === 'trap') return { error: trapError(c.id.text, r.outcome.trap) };
+    const out = r.outcome;
+    if (composite) wasm = out.state;
+    if (response === undefined && out.response !== undefined) response = out.response;
+    const call = out.calls[0];
+    if (call === undefined) break;
+    if (!composite) break; // a plain query cannot call (the System API traps)
+    if (left() <= 0n) return tooMany();
+    // [EXE-COMPOSITE-QUERY.1] depth-first, one call at a time; loops and depth are bounded
+    let answer: Answer;
+    if (stack.length >= MAX_QUERY_CALL_DEPTH)
+      answer = { error: userError('QueryCallGraphTooDeep', fromCanister(c.id.text, `Composite query call graph reached the maximum depth of ${MAX_QUERY_CALL_DEPTH}`)) };
+    else if (stack.includes(call.callee.text) && call.callee.text !== canister)
+      answer = { error: userError('QueryCallGraphLoopDetected', fromCanister(c.id.text, 'Loop detected.  MVP version of composite queries does not support loops in the call graph')) };
+    else {
+      g.calls += 1;
+      g.instructions += QUERY_CALL_OVERHEAD;
+      if (g.instructions >= s.config.limits.query) return tooMany();
+      answer = queryCall(s, g, c.id, call.callee.text, call.method, call.arg, [...stack, call.callee.text]);
+    }
+    const resp = 'response' in answer ? answer.response : { kind: 'reject' as const, code: rejectCodeOf(answer.error.code), message: `${errorCodeText(answer.error.code)}: ${answer.error.message}` };
+    // the callback runs as if the remaining calls were made after it
+    if (left() <= 0n) return tooMany();
+    const rest = out.calls.slice(1);
+    const isReply = resp.kind === 'reply';
+    r = exec(wasm, isReply ? 'CRy' : 'CRt', { callback: isReply ? call.reply : call.reject }, {
+      arg: resp.kind === 'reply' ? resp.data : new Uint8Array(),
+      rejectCode: resp.kind === 'reject' ? resp.code : 0,
+      rejectMessage: resp.kind === 'reject' ? resp.message : '',
+      ...(response !== undefined ? { alreadyReplied: true } : {}),
+    });
+    if (r.outcome.kind === 'ok' && rest.length > 0) r = { ...r, outcome: { ...r.outcome, calls: [...rest, ...r.outcome.calls] } };
+  }
+  if (response === undefined) return { error: didNotReply(c.id.text) };
+  return { response };
+};
+
+/** [EXE-INSPECT.1] `canister_inspect_message`: whether an ingress message would be accepted. */
+export const inspect = (s: ExecState, sender: Principal, canister: string, method: string, arg: Uint8Array): { readonly accepted: true; readonly report: StepReport } | { readonly error: UserError; readonly report: StepReport } => {
+  const c = getCanister(s, canister);
+  if (c === undefined || c.wasm === undefined || !c.wasm.module.info.systemExports.includes('canister_inspect_message')) return { accepted: true, report: NO_REPORT };
+  const r = run(s, c, c.wasm, { kind: 'F', entry: { export: 'canister_inspect_message' }, caller: sender, arg, methodName: method, limit: s.config.limits.inspect, sliceLimit: s.config.limits.inspect }, false);
   const report: StepReport = { instructions: r.instructions, slices: r.slices, debugPrints: r.debugPrints };
   if (r.outcome.kind === 'trap') return { error: trapError(c.id.text, r.outcome.trap), report };
-  const resp = r.outcome.response;
-  if (resp === undefined) return { error: didNotReply(c.id.text), report };
-  if (resp.kind === 'reply') return { reply: resp.data, report };
-  return { reject: { code: resp.code, message: resp.message }, report };
+  if (!r.outcome.accepted) return { error: userError('CanisterRejectedMessage', fromCanister(c.id.text, 'Canister rejected the message')), report };
+  return { accepted: true, report };
 };

@@ -16,6 +16,7 @@ import { init as ledgerInit } from '../ledger/rules.js';
 import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64, Unit } from '../trace/codecs.js';
 import { map, NONE, some, variant, type ItfValue } from '../trace/itf.js';
 import type { StepReport } from './canister.js';
+import { errorCodeText, type UserError } from './errors.js';
 import { toDfinity } from './candid.js';
 import { APPLICATION_SUBNET, SYSTEM_SUBNET } from './config.js';
 import { ICP_LEDGER_ID } from './ledger-canister.js';
@@ -304,6 +305,13 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
     AdvanceTime: action(R.advanceTime, TimeCodec, () => ({ '#tup': [] }), ['EXE-TIME.1']),
     GlobalTimer: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'global_timer' }), TaskCodec, encodeReport, ['EXE-TIMER.1']),
     Heartbeat: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'heartbeat' }), TaskCodec, encodeReport, ['EXE-HEARTBEAT.1']),
+    InspectIngress: {
+      rule: R.inspectIngress,
+      args: QueryCodec,
+      encodeOutput: encodeReport,
+      encodeError: (e: UserError) => ({ error_code: errorCodeText(e.code), message: e.message }),
+      reqs: ['EXE-INSPECT.1'],
+    } satisfies ActionSpec<ExecState, t.TypeOf<typeof QueryCodec>, StepReport, UserError> as AnyActionSpec<ExecState>,
     Query: action(
       R.query,
       QueryCodec,

@@ -53,8 +53,8 @@ export const statusCode = (c: Canister): 1 | 2 | 3 => (c.status === 'running' ? 
 // ---------------------------------------------------------------------------------------
 // Call contexts and responses ([EXE-EXEC-CALL.1], [EXE-STARVED.1])
 
-export const newContext = (s: ExecState, canister: string, origin: Origin, cycles: bigint): [ExecState, CallContext] => {
-  const ctx: CallContext = { id: s.nextId, canister, origin, needsToRespond: origin.kind !== 'system', availableCycles: cycles, outstanding: 0, instructions: 0n };
+export const newContext = (s: ExecState, canister: string, origin: Origin, caller: Principal, cycles: bigint): [ExecState, CallContext] => {
+  const ctx: CallContext = { id: s.nextId, canister, origin, caller, needsToRespond: origin.kind !== 'system', availableCycles: cycles, outstanding: 0, instructions: 0n };
   return [{ ...s, nextId: s.nextId + 1, contexts: s.contexts.set(ctx.id, ctx) }, ctx];
 };
 

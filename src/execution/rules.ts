@@ -6,10 +6,10 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex, utf8 } from '../core/bytes.js';
-import { notEnabled, ok, type Result } from '../core/machine.js';
+import { notEnabled, ok, reject, type Result } from '../core/machine.js';
 import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
 import { errorCodeText, type UserError } from './errors.js';
-import { executeCall, executeResponse, executeSystemTask, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
+import { executeCall, executeResponse, executeSystemTask, inspect, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
 import { executeManagement } from './management.js';
 import { dequeue, enqueue, isHead } from './ops.js';
 import type { ExecState } from './state.js';
@@ -81,6 +81,15 @@ export const query: (s: ExecState, a: { readonly sender: Principal; readonly can
   if ('reply' in r) return ok(s, { kind: 'reply', data: r.reply, report: r.report });
   if ('error' in r) return ok(s, errOut(r.error, r.report));
   return ok(s, { kind: 'reject', code: r.reject.code, message: r.reject.message, errorCode: '', report: r.report });
+};
+
+/**
+ * [EXE-INSPECT.1] the boundary's check of an ingress message: accepted, or refused with the
+ * canister's error. The state is unchanged either way.
+ */
+export const inspectIngress: (s: ExecState, a: { readonly sender: Principal; readonly canister: Principal; readonly method: string; readonly arg: Uint8Array }) => Result<ExecState, StepReport, UserError> = (s, a) => {
+  const r = inspect(s, a.sender, a.canister.text, a.method, a.arg);
+  return 'error' in r ? reject('EXE-INSPECT.1', r.error) : ok(s, r.report);
 };
 
 /** The messages that may execute now: the head of every queue. */

@@ -78,6 +78,8 @@ export interface CallContext {
   readonly id: number;
   readonly canister: string;
   readonly origin: Origin;
+  /** who called: what `ic0.msg_caller_*` returns in every execution of the context */
+  readonly caller: Principal;
   readonly needsToRespond: boolean;
   /** cycles the caller attached that have not been accepted */
   readonly availableCycles: bigint;
