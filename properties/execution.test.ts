@@ -743,3 +743,43 @@ describe('inspect_message', () => {
     expect(E.isRight(inspectIngress(state, { sender: ANONYMOUS, canister: userPrincipal(5), method: 'x', arg: new Uint8Array() }))).toBe(true);
   });
 });
+
+describe('canister logs', () => {
+  const fetchLogs = (s: ExecState, id: Principal, sender: Principal = ANONYMOUS) =>
+    q(s, MANAGEMENT_CANISTER, 'fetch_canister_logs', new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: toDfinity(id) }])), sender);
+  const decodeLogs = (data: Uint8Array): string[] =>
+    (IDL.decode([IDL.Record({ canister_log_records: IDL.Vec(IDL.Record({ idx: IDL.Nat64, timestamp_nanos: IDL.Nat64, content: IDL.Vec(IDL.Nat8) })) })], data)[0] as unknown as { canister_log_records: { idx: bigint; content: Uint8Array }[] }).canister_log_records.map((r) => `${r.idx}:${Buffer.from(r.content).toString()}`);
+
+  it('[EXE-LOG.1] prints and traps are logged (traps do not roll the log back), and only controllers read a private log', () => {
+    const { state, id } = uni();
+    let s = upd(state, id, prog().pushBytes('a').debugPrint().pushBytes('b').debugPrint().replyData('')).state;
+    s = upd(s, id, prog().pushBytes('c').debugPrint().unreachable()).state;
+    s = upd(s, id, prog().pushBytes('oops').trap()).state;
+    const r = fetchLogs(s, id);
+    expect(r.kind).toBe('reply');
+    if (r.kind === 'reply') expect(decodeLogs(r.data)).toEqual(['0:a', '1:b', '2:c', '3:[TRAP]: unreachable', '4:[TRAP]: oops']);
+    // queries do not log
+    qry(s, id, prog().pushBytes('q').debugPrint().replyData(''));
+    const stranger = userPrincipal(4);
+    const no = fetchLogs(s, id, stranger);
+    expect(no.kind === 'reject' && no.errorCode).toBe('IC0406');
+    const pub = mgmt(s, 'update_settings', { canister_id: toDfinity(id), settings: settings({ log_visibility: [{ public: null }] }), sender_canister_version: [] }).state;
+    expect(fetchLogs(pub, id, stranger).kind).toBe('reply');
+  });
+
+  it('[EXE-LOG.1] the log keeps 4 KiB: the oldest records go, and a long record is cut', () => {
+    const { state, id } = uni();
+    let s = state;
+    for (let i = 0; i < 3; i++) s = upd(s, id, prog().pushBytes(String(i).repeat(1500)).debugPrint().replyData('')).state;
+    const r = fetchLogs(s, id);
+    if (r.kind !== 'reply') throw new Error('no logs');
+    // three records of 1540 bytes do not fit in 4096: the first is gone
+    expect(decodeLogs(r.data).map((x) => x.slice(0, 3))).toEqual(['1:1', '2:2']);
+    s = upd(s, id, prog().pushBytes('x'.repeat(5000)).debugPrint().replyData('')).state;
+    const r2 = fetchLogs(s, id);
+    if (r2.kind !== 'reply') throw new Error('no logs');
+    const recs = decodeLogs(r2.data);
+    expect(recs).toHaveLength(1);
+    expect(recs[0]!.length).toBe('3:'.length + 4096 - 40);
+  });
+});

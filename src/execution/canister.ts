@@ -7,10 +7,11 @@
 import type { Principal } from '../core/principal.js';
 import { MANAGEMENT_CANISTER } from '../core/principal.js';
 import { canisterEmpty, canisterNotFound, canisterStopped, canisterStopping, compositeInReplicated, didNotReply, errorCodeText, fromCanister, methodNotFound, rejectCodeOf, trapError, userError, type UserError } from './errors.js';
-import { applyOk, getCanister, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
+import { applyOk, getCanister, logExecution, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
 import type { ExecResult, WasmState } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
 import { callLedger } from './ledger-canister.js';
+import { decodeArg, encodeRet, fromDfinity } from './candid.js';
 import type { Canister, ExecState, Message, Origin } from './state.js';
 
 /** A call to a native canister: its answer, with the cycles attached refunded ([EXE-NATIVE-LEDGER.1]). */
@@ -89,11 +90,11 @@ const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVer
   const report: StepReport = { instructions: r.instructions, slices: r.slices, debugPrints: r.debugPrints };
   if (r.outcome.kind === 'trap') {
     const e = trapError(c.id.text, r.outcome.trap);
-    const s1 = putContext(s, { ...ctx, lastTrap: e, instructions: ctx.instructions + r.instructions });
+    const s1 = putContext(logExecution(s, c.id.text, r.debugPrints, r.outcome.trap), { ...ctx, lastTrap: e, instructions: ctx.instructions + r.instructions });
     return [settleContext(s1, ctxId, () => didNotReply(c.id.text)), { ...report, trapped: e }];
   }
   void discardState; // a query run as an update was executed with persist = false: its state is the input's
-  const s1 = applyOk(s, c, ctx, r.outcome, r.instructions, bumpVersion);
+  const s1 = logExecution(applyOk(s, c, ctx, r.outcome, r.instructions, bumpVersion), c.id.text, r.debugPrints);
   return [settleContext(s1, ctxId, () => didNotReply(c.id.text)), report];
 };
 
@@ -141,6 +142,8 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
     const ok = cl.outcome;
     st = putCanister(st, { ...c, wasm: ok.state, ...(ok.globalTimer !== undefined ? { globalTimer: ok.globalTimer } : {}), cycles: c.cycles - ok.cyclesBurned });
   }
+  st = logExecution(st, c.id.text, r.debugPrints, r.outcome.trap);
+  st = logExecution(st, c.id.text, cl.debugPrints, cl.outcome.kind === 'trap' ? cl.outcome.trap : undefined);
   st = putContext(st, { ...ctx, lastTrap: e, instructions: ctx.instructions + r.instructions + cl.instructions });
   return [settleContext(st, ctx.id, () => didNotReply(c.id.text)), { instructions: r.instructions + cl.instructions, slices: r.slices, debugPrints: [...r.debugPrints, ...cl.debugPrints], trapped: e }];
 };
@@ -212,6 +215,7 @@ type Answer = { readonly response: import('./runtime.js').Response } | { readonl
  * is kept.
  */
 const queryCall = (s: ExecState, g: Graph, sender: Principal, canister: string, method: string, arg: Uint8Array, stack: readonly string[]): Answer => {
+  if (canister === MANAGEMENT_CANISTER.text) return managementQuery(s, sender, method, arg);
   const a = admitCall(s, canister, method, false);
   if ('err' in a) return { error: a.err };
   if ('native' in a) {
@@ -279,4 +283,21 @@ export const inspect = (s: ExecState, sender: Principal, canister: string, metho
   if (r.outcome.kind === 'trap') return { error: trapError(c.id.text, r.outcome.trap), report };
   if (!r.outcome.accepted) return { error: userError('CanisterRejectedMessage', fromCanister(c.id.text, 'Canister rejected the message')), report };
   return { accepted: true, report };
+};
+
+/**
+ * Query calls to the management canister: `fetch_canister_logs` ([EXE-LOG.1]), for the
+ * controllers, or for anyone when the log is public.
+ */
+const managementQuery = (s: ExecState, sender: Principal, method: string, arg: Uint8Array): Answer => {
+  if (method !== 'fetch_canister_logs') return { error: userError('CanisterMethodNotFound', `Management canister has no query method '${method}'`) };
+  const d = decodeArg('fetch_canister_logs', arg);
+  if ('err' in d) return { error: userError('InvalidManagementPayload', `Error decoding candid: ${d.err}`) };
+  const id = fromDfinity((d.ok as { canister_id: Parameters<typeof fromDfinity>[0] }).canister_id);
+  const c = getCanister(s, id.text);
+  if (c === undefined) return { error: canisterNotFound(id.text) };
+  if (c.settings.logVisibility !== 'public' && !c.controllers.some((p) => p.text === sender.text))
+    return { error: userError('CanisterRejectedMessage', `Caller ${sender.text} is not allowed to query ic00 method fetch_canister_logs`) };
+  const records = c.log.records.map((r) => ({ idx: r.idx, timestamp_nanos: r.time, content: r.content }));
+  return { response: { kind: 'reply', data: encodeRet('fetch_canister_logs', [{ canister_log_records: records }]) } };
 };

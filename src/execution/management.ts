@@ -10,6 +10,8 @@ import { canisterEmpty, canisterNotFound, trapError, userError, type UserError }
 import { decodeArg, encodeRet, fromDfinity, isMethod, toDfinity, type MethodName } from './candid.js';
 import { EMPTY_REPLY, getCanister, maybeStopped, openContexts, putCanister, rejectWith, respondTo } from './ops.js';
 import { PageMap } from './pagemap.js';
+import { appendLog, EMPTY_LOG } from './log.js';
+import { trapLogLine } from './ops.js';
 import { dropLive, freshState, loadModule, type WasmState } from './runtime.js';
 import { run } from './ops.js';
 import type { NO_REPORT as _N, StepReport } from './canister.js';
@@ -17,7 +19,7 @@ import type { LedgerState } from '../ledger/types.js';
 import type { Canister, Change, ExecState, Message, Settings } from './state.js';
 
 type Ok = { readonly state: ExecState; readonly reply: Uint8Array; readonly report?: StepReport };
-type Err = { readonly error: UserError; readonly report?: StepReport };
+type Err = { readonly error: UserError; readonly report?: StepReport; readonly state?: ExecState };
 /** A method either answers now, or (stop_canister) leaves its context open to be answered later. */
 type Outcome = Ok | Err | { readonly pending: ExecState };
 
@@ -60,7 +62,7 @@ export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 
 export const executeManagement = (s: ExecState, m: Extract<Message, { kind: 'call' }>): [ExecState, StepReport] => {
   const answer = (st: ExecState, o: Ok | Err): [ExecState, StepReport] => {
-    if ('error' in o) return [respondTo(st, m.origin, rejectWith(o.error), m.cycles, o.error), { ...(o.report ?? EMPTY_STEP), trapped: o.error }];
+    if ('error' in o) return [respondTo(o.state ?? st, m.origin, rejectWith(o.error), m.cycles, o.error), { ...(o.report ?? EMPTY_STEP), trapped: o.error }];
     return [respondTo(o.state, m.origin, { kind: 'reply', data: o.reply }, m.method === 'deposit_cycles' ? 0n : m.cycles), o.report ?? EMPTY_STEP];
   };
   if (!isMethod(m.method)) return answer(s, { error: unknownMethod(m.method) });
@@ -225,6 +227,7 @@ export const withLedgerCanister = (s: ExecState, id: Principal, ledger: LedgerSt
     snapshots: [],
     chunks: [],
     nextSnapshot: 0n,
+    log: EMPTY_LOG,
     native: { kind: 'icp_ledger', ledger },
   };
   return { ...putCanister(s, c), canisterOrder: [...s.canisterOrder, id.text] };
@@ -260,6 +263,7 @@ const create = (s: ExecState, sender: Principal, settings: Record<string, unknow
     snapshots: [],
     chunks: [],
     nextSnapshot: 0n,
+    log: EMPTY_LOG,
   };
   const c0 = settings !== undefined ? applySettings(base, settings) : base;
   const c = withChange(c0, s.time, sender, { kind: 'creation', controllers: c0.controllers });
@@ -342,7 +346,13 @@ const install = (
   const prints: string[] = [];
   const limit = s.config.limits.install;
   const slice = s.config.limits.installSlice;
-  const fail = (e: UserError): Outcome => ({ error: e, report: { instructions: used, slices: 1, debugPrints: prints, trapped: e } });
+  let trapLine: Uint8Array | undefined;
+  const fail = (e: UserError): Outcome => ({
+    error: e,
+    report: { instructions: used, slices: 1, debugPrints: prints, trapped: e },
+    // [EXE-LOG.1] a failed installation still logs what it printed and its trap
+    state: putCanister(s, { ...c, log: appendLog(c.log, s.time, [...prints.map((p) => new TextEncoder().encode(p)), ...(trapLine ? [trapLine] : [])]) }),
+  });
   let stable = kind === 'upgrade' ? c.wasm!.stable : PageMap.empty();
   let oldHeap: PageMap | undefined;
   let cur = c;
@@ -354,7 +364,7 @@ const install = (
       const r = run(s, c, old, { kind: 'G', entry: { export: 'canister_pre_upgrade' }, caller: sender, arg: new Uint8Array(), limit, sliceLimit: slice });
       used += r.instructions;
       prints.push(...r.debugPrints);
-      if (r.outcome.kind === 'trap') return fail(trapError(c.id.text, r.outcome.trap));
+      if (r.outcome.kind === 'trap') return ((trapLine = trapLogLine(r.outcome.trap)), fail(trapError(c.id.text, r.outcome.trap)));
       stable = r.outcome.state.stable;
       if (r.outcome.certifiedData !== undefined) cur = { ...cur, certifiedData: r.outcome.certifiedData };
       if (keep) oldHeap = r.outcome.state.heap;
@@ -368,7 +378,7 @@ const install = (
     const r = run(s, target, state, { kind: 's', entry: { export: 'canister_start' }, caller: sender, arg: new Uint8Array(), limit: limit - used, sliceLimit: slice });
     used += r.instructions;
     prints.push(...r.debugPrints);
-    if (r.outcome.kind === 'trap') return (dropLive(c.id.text), fail(trapError(c.id.text, r.outcome.trap)));
+    if (r.outcome.kind === 'trap') return (dropLive(c.id.text), (trapLine = trapLogLine(r.outcome.trap)), fail(trapError(c.id.text, r.outcome.trap)));
     state = r.outcome.state;
   }
   // 3. canister_init or canister_post_upgrade with the argument
@@ -381,7 +391,7 @@ const install = (
     const r = run(s, { ...target, wasm: state }, state, { kind: 'I', entry: { export: entry }, caller: sender, arg, limit: limit - used, sliceLimit: slice });
     used += r.instructions;
     prints.push(...r.debugPrints);
-    if (r.outcome.kind === 'trap') return (dropLive(c.id.text), fail(trapError(c.id.text, r.outcome.trap)));
+    if (r.outcome.kind === 'trap') return (dropLive(c.id.text), (trapLine = trapLogLine(r.outcome.trap)), fail(trapError(c.id.text, r.outcome.trap)));
     state = r.outcome.state;
     if (r.outcome.globalTimer !== undefined) timer = r.outcome.globalTimer;
     if (r.outcome.certifiedData !== undefined) certified = r.outcome.certifiedData;
@@ -390,7 +400,7 @@ const install = (
   }
   const installed: Canister = record(
     s,
-    { ...cur, wasm: state, globalTimer: timer, certifiedData: certified, cycles, version: c.version + 1n },
+    { ...cur, wasm: state, globalTimer: timer, certifiedData: certified, cycles, version: c.version + 1n, log: appendLog(cur.log, s.time, prints.map((p) => new TextEncoder().encode(p))) },
     sender,
     m,
     { kind: 'code_deployment', mode: kind, moduleHash: module.hash },

@@ -4,7 +4,8 @@
  * state.
  */
 import type { Principal } from '../core/principal.js';
-import { rejectCodeOf, errorCodeText, type UserError } from './errors.js';
+import { rejectCodeOf, errorCodeText, type Trap, type UserError } from './errors.js';
+import { appendLog, logRemaining } from './log.js';
 import type { CallArgs, ExecInput, ExecResult, Response, WasmState } from './runtime.js';
 import { execute } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
@@ -171,6 +172,7 @@ export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, pers
       wasmMemoryLimit: c.settings.wasmMemoryLimit,
       stableMemoryLimitBytes: s.config.stableMemoryLimit,
       callContextInstructions: a.callContextInstructions ?? 0n,
+      logRemaining: logRemaining(c.log),
       ...(a.alreadyReplied === true ? { alreadyReplied: true } : {}),
     },
     c.globalTimer,
@@ -231,4 +233,22 @@ const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): 
     arg: call.arg,
     cycles: call.cycles,
   });
+};
+
+// ---------------------------------------------------------------------------------------
+// The canister log ([EXE-LOG.1])
+
+const utf8Enc = new TextEncoder();
+
+/** The log line of a trap: `[TRAP]: <trap>` (Wasm traps and `ic0.trap`; other errors are not logged). */
+export const trapLogLine = (t: Trap): Uint8Array | undefined =>
+  t.kind === 'Wasm' ? utf8Enc.encode(`[TRAP]: ${t.message}`) : t.kind === 'CalledTrap' ? utf8Enc.encode(`[TRAP]: ${t.message === '' ? '(no message)' : t.message}`) : undefined;
+
+/** Append what an execution printed, and its trap, to the canister's log. */
+export const logExecution = (s: ExecState, canister: string, prints: readonly string[], trap?: Trap): ExecState => {
+  const line = trap === undefined ? undefined : trapLogLine(trap);
+  if (prints.length === 0 && line === undefined) return s;
+  const c = s.canisters.get(canister);
+  if (c === undefined) return s;
+  return putCanister(s, { ...c, log: appendLog(c.log, s.time, [...prints.map((p) => utf8Enc.encode(p)), ...(line ? [line] : [])]) });
 };

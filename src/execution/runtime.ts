@@ -22,6 +22,7 @@ import { PageMap, OS_PAGE, WASM_PAGE } from './pagemap.js';
 import type { Trap } from './errors.js';
 import { availableIn, modeName, type EntryKind } from './sysapi.js';
 import { wrongModeHelp } from './errors.js';
+import { LOG_CAPACITY } from './log.js';
 
 // ---------------------------------------------------------------------------------------
 // Compiled modules, shared by every canister with the same module hash
@@ -119,6 +120,8 @@ export interface ExecInput {
   readonly callContextInstructions: bigint;
   /** the call context was already answered by an earlier execution: replying traps ([EXE-STARVED.1]) */
   readonly alreadyReplied?: boolean;
+  /** free bytes in the canister log, which the charge of `debug_print` and `trap` depends on ([EXE-LOG.1]) */
+  readonly logRemaining?: number;
 }
 
 export interface ExecEffects {
@@ -234,6 +237,7 @@ class Host {
     this.globalTimer = undefined;
     this.accepted = false;
     this.prints = [];
+    this.logFree = input.logRemaining ?? 0;
   }
 
   // ---- metering ([EXE-METER-SYSAPI.1], [EXE-DTS.1])
@@ -259,8 +263,11 @@ class Host {
     this.live.counter.value = next;
   }
 
+  /** the log's free space as this execution has left it so far */
+  logFree = 0;
+
   charge(fn: string, bytes: number): void {
-    const fee = systemApiCost(fn, bytes);
+    const fee = fn === 'debug_print' || fn === 'trap' ? systemApiCost(fn, bytes, { capacity: BigInt(LOG_CAPACITY), remaining: BigInt(Math.max(0, this.logFree)), printing: false }) : systemApiCost(fn, bytes);
     if (fee === 0n) return;
     const g = this.live.counter;
     if ((g.value as bigint) < 0n) this.outOfInstructions();
@@ -557,6 +564,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       const mem = new Uint8Array(h.live.memory?.buffer ?? new ArrayBuffer(0));
       // the replica prints what it can read; an out-of-bounds print prints nothing
       if (s + n <= mem.length) h.prints.push(new TextDecoder().decode(mem.subarray(s, s + n)));
+      h.logFree -= 40 + n;
     },
     trap: (src, size) => {
       h.guard('trap');

@@ -7,6 +7,7 @@ import { PMap } from '../core/pmap.js';
 import type { Principal } from '../core/principal.js';
 import type { LedgerState } from '../ledger/types.js';
 import type { UserError } from './errors.js';
+import type { CanisterLog } from './log.js';
 import type { Response, WasmState } from './runtime.js';
 
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
@@ -64,6 +65,8 @@ export interface Canister {
   readonly snapshots: readonly Snapshot[];
   readonly chunks: readonly Uint8Array[];
   readonly nextSnapshot: bigint;
+  /** the canister log ([EXE-LOG.1]) */
+  readonly log: CanisterLog;
   /** a native canister (the ICP ledger) instead of a Wasm module */
   readonly native?: { readonly kind: 'icp_ledger'; readonly ledger: LedgerState };
 }
