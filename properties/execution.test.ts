@@ -783,3 +783,46 @@ describe('canister logs', () => {
     expect(recs[0]!.length).toBe('3:'.length + 4096 - 40);
   });
 });
+
+import { resumeExecution } from '../src/execution/rules.js';
+
+describe('deterministic time slicing', () => {
+  it('[EXE-DTS.1] a long execution pauses between slices: its canister runs nothing else until the last slice, other canisters do', () => {
+    const { state, id } = uni();
+    const other = create(state);
+    let s = install(other.state, other.id, UNI).state;
+    // about 120 M instructions (the small subnet's slice is 50 M): a loop of cheap iterations
+    const long = prog().pushProg(prog().pushI32(1).drop()).pushI32(400_000).loop().replyData('done');
+    const sub = submitIngress(s, { sender: ANONYMOUS, canister: id, method: 'update', arg: long.build() });
+    if (E.isLeft(sub)) throw new Error('submit');
+    s = sub.right.state;
+    const msg = executable(s)[0]!;
+    const first = executeMessage(s, { message: msg });
+    if (E.isLeft(first)) throw new Error('execute');
+    expect(first.right.output.paused).toBe(true);
+    s = first.right.state;
+    expect(s.paused.get(id.text)!.slicesLeft).toBeGreaterThanOrEqual(1);
+    const total = s.paused.get(id.text)!.slices;
+    // the canister runs nothing else meanwhile
+    const sub2 = submitIngress(s, { sender: ANONYMOUS, canister: id, method: 'update', arg: prog().replyData('x').build(), nonce: new Uint8Array([9]) });
+    if (E.isLeft(sub2)) throw new Error('submit');
+    const blocked = executeMessage(sub2.right.state, { message: executable(sub2.right.state).find((x) => x !== msg)! });
+    expect(E.isLeft(blocked) && blocked.left.kind === 'NotEnabled' && blocked.left.req).toBe('EXE-DTS.1');
+    // another canister does
+    const o = upd(s, other.id, prog().replyData('other'));
+    expect(o.status.status).toBe('replied');
+    // the remaining slices, one step each; the last completes the message
+    let slices = 1;
+    for (;;) {
+      const r = resumeExecution(s, { canister: id });
+      if (E.isLeft(r)) throw new Error('resume');
+      s = r.right.state;
+      slices++;
+      if (r.right.output.paused !== true) break;
+    }
+    expect(slices).toBe(total);
+    const st = [...s.ingress.entries()].map(([, v]) => v);
+    expect(st.some((v) => v.status === 'replied' && Buffer.from(v.reply).toString() === 'done')).toBe(true);
+    expect(E.isLeft(resumeExecution(s, { canister: id }))).toBe(true);
+  });
+});

@@ -12,7 +12,7 @@ import type { ExecResult, WasmState } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
 import { callLedger } from './ledger-canister.js';
 import { decodeArg, encodeRet, fromDfinity } from './candid.js';
-import type { Canister, ExecState, Message, Origin } from './state.js';
+import type { Callback, Canister, ExecState, Message, Origin } from './state.js';
 
 /** A call to a native canister: its answer, with the cycles attached refunded ([EXE-NATIVE-LEDGER.1]). */
 const executeNative = (s: ExecState, c: Canister, m: Extract<Message, { kind: 'call' }>): [ExecState, StepReport] => {
@@ -28,6 +28,8 @@ export interface StepReport {
   readonly slices: number;
   readonly debugPrints: readonly string[];
   readonly trapped?: UserError;
+  /** the execution paused at the end of this slice ([EXE-DTS.1]) */
+  readonly paused?: boolean;
 }
 
 export const NO_REPORT: StepReport = { instructions: 0n, slices: 0, debugPrints: [] };
@@ -77,7 +79,49 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
     limit: isQuery ? s.config.limits.query : s.config.limits.update,
     sliceLimit: isQuery ? s.config.limits.query : s.config.limits.updateSlice,
   }, !isQuery);
-  return finish(s1, c, ctx.id, r, !isQuery, isQuery);
+  return schedule(s1, { kind: 'finish', canister: c.id.text, ctx: ctx.id, result: r, bumpVersion: !isQuery }, r);
+};
+
+// ---------------------------------------------------------------------------------------
+// Deterministic time slicing ([EXE-DTS.1])
+
+/** What remains to be done when an execution's last slice ends. */
+export type Completion =
+  | { readonly kind: 'finish'; readonly canister: string; readonly ctx: number; readonly result: ExecResult; readonly bumpVersion: boolean }
+  | { readonly kind: 'callback'; readonly canister: string; readonly ctx: number; readonly result: ExecResult; readonly cleanup: Callback['cleanup'] };
+
+/** An execution paused between slices: the canister runs nothing else until it completes. */
+export interface Paused {
+  readonly canister: string;
+  /** slices still to run */
+  readonly slicesLeft: number;
+  readonly slices: number;
+  readonly completion: Completion;
+}
+
+/**
+ * An execution that took one slice completes now; a longer one pauses after its first slice and
+ * completes when its last slice has run ([EXE-DTS.1]). (The execution is computed whole at its
+ * first slice: it depends on nothing that can change while it is paused.)
+ */
+const schedule = (s: ExecState, k: Completion, r: ExecResult): [ExecState, StepReport] => {
+  if (r.slices <= 1) return complete(s, k);
+  const p: Paused = { canister: k.canister, slicesLeft: r.slices - 1, slices: r.slices, completion: k };
+  return [{ ...s, paused: s.paused.set(k.canister, p) }, { instructions: 0n, slices: 1, debugPrints: [], paused: true }];
+};
+
+/** Run the next slice of a paused execution; the last one completes it. */
+export const resumeSlice = (s: ExecState, canister: string): [ExecState, StepReport] | undefined => {
+  const p = s.paused.get(canister);
+  if (p === undefined) return undefined;
+  if (p.slicesLeft > 1) return [{ ...s, paused: s.paused.set(canister, { ...p, slicesLeft: p.slicesLeft - 1 }) }, { instructions: 0n, slices: 1, debugPrints: [], paused: true }];
+  return complete({ ...s, paused: s.paused.delete(canister) }, p.completion);
+};
+
+const complete = (s: ExecState, k: Completion): [ExecState, StepReport] => {
+  const c = getCanister(s, k.canister)!;
+  if (k.kind === 'finish' || k.result.outcome.kind === 'ok' || k.cleanup === undefined) return finish(s, c, k.ctx, k.result, k.kind === 'finish' ? k.bumpVersion : true, false);
+  return cleanup(s, c, k.ctx, k.result, k.cleanup);
 };
 
 /**
@@ -127,12 +171,18 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
     callContextInstructions: ctx.instructions,
     alreadyReplied: !ctx.needsToRespond,
   });
-  if (r.outcome.kind === 'ok' || cb.cleanup === undefined) return finish(st, c, ctx.id, r, true, false);
-  // [EXE-CLEANUP.1] the callback trapped: run the cleanup callback on the state before it
+  return schedule(st, { kind: 'callback', canister: c.id.text, ctx: ctx.id, result: r, cleanup: cb.cleanup }, r);
+};
+
+/** [EXE-CLEANUP.1] the callback trapped: run the cleanup callback on the state before it. */
+const cleanup = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, fn: NonNullable<Callback['cleanup']>): [ExecState, StepReport] => {
+  if (r.outcome.kind !== 'trap' || c.wasm === undefined) return finish(s, c, ctxId, r, true, false);
+  let st = s;
+  const ctx = s.contexts.get(ctxId)!;
   const e = trapError(c.id.text, r.outcome.trap);
   const cl = run(st, c, c.wasm, {
     kind: 'C',
-    entry: { callback: cb.cleanup },
+    entry: { callback: fn },
     caller: ctx.caller,
     arg: new Uint8Array(),
     limit: s.config.limits.update,
@@ -164,13 +214,14 @@ export const executeSystemTask = (s: ExecState, canister: string, task: 'global_
     limit: s.config.limits.update,
     sliceLimit: s.config.limits.updateSlice,
   });
-  return finish(s1, c, ctx.id, r, true, false);
+  return schedule(s1, { kind: 'finish', canister: c.id.text, ctx: ctx.id, result: r, bumpVersion: true }, r);
 };
 
 /** Whether a system task can run now ([EXE-TIMER.1], [EXE-HEARTBEAT.1]). */
 export const systemTaskEnabled = (s: ExecState, canister: string, task: 'global_timer' | 'heartbeat'): string | undefined => {
   const c = getCanister(s, canister);
   if (c === undefined) return 'no such canister';
+  if (s.paused.has(canister)) return 'the canister has a paused execution';
   if (c.status !== 'running') return 'the canister is not running';
   if (c.wasm === undefined) return 'the canister is empty';
   if (task === 'global_timer') {

@@ -148,6 +148,7 @@ const installCode = (s: ExecState, a: InstallArgs) =>
 const encodeReport = (r: StepReport): ItfValue => ({
   instructions: r.instructions,
   slices: nat(r.slices),
+  paused: r.paused === true,
   debug_prints: r.debugPrints.slice() as ItfValue[],
   error: r.trapped === undefined ? NONE : some(r.trapped.code),
 });
@@ -200,6 +201,7 @@ const canisterView = (s: ExecState): ItfValue =>
           heap_hash: c.wasm === undefined ? NONE : some(pageHash(c.wasm.heap)),
           stable_hash: c.wasm === undefined ? NONE : some(pageHash(c.wasm.stable)),
           snapshots: nat(c.snapshots.length),
+          paused_slices: nat(s.paused.get(c.id.text)?.slicesLeft ?? 0),
         } as ItfValue,
       ]),
   );
@@ -305,6 +307,7 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
     AdvanceTime: action(R.advanceTime, TimeCodec, () => ({ '#tup': [] }), ['EXE-TIME.1']),
     GlobalTimer: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'global_timer' }), TaskCodec, encodeReport, ['EXE-TIMER.1']),
     Heartbeat: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'heartbeat' }), TaskCodec, encodeReport, ['EXE-HEARTBEAT.1']),
+    ResumeExecution: action(R.resumeExecution, TaskCodec, encodeReport, ['EXE-DTS.1']),
     InspectIngress: {
       rule: R.inspectIngress,
       args: QueryCodec,

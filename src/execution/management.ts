@@ -26,6 +26,19 @@ type Outcome = Ok | Err | { readonly pending: ExecState };
 const EMPTY_STEP: StepReport = { instructions: 0n, slices: 0, debugPrints: [] };
 void (null as unknown as typeof _N);
 
+/**
+ * The canister whose code or memories a management call replaces (install, uninstall, snapshot
+ * loads), if it names one; such calls wait while that canister has a paused execution ([EXE-DTS.1]).
+ */
+export const codeChangeTarget = (method: string, arg: Uint8Array): string | undefined => {
+  if (!['install_code', 'install_chunked_code', 'uninstall_code', 'load_canister_snapshot', 'take_canister_snapshot'].includes(method) || !isMethod(method)) return undefined;
+  const d = decodeArg(method, arg);
+  if ('err' in d) return undefined;
+  const a = d.ok as Record<string, unknown>;
+  const id = a['canister_id'] ?? a['target_canister'];
+  return id === undefined ? undefined : pid(id).text;
+};
+
 // ---------------------------------------------------------------------------------------
 // Errors ([EXE-MGMT.1]); texts as the replica writes them
 

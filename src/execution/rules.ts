@@ -9,8 +9,8 @@ import { toHex, utf8 } from '../core/bytes.js';
 import { notEnabled, ok, reject, type Result } from '../core/machine.js';
 import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
 import { errorCodeText, type UserError } from './errors.js';
-import { executeCall, executeResponse, executeSystemTask, inspect, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
-import { executeManagement } from './management.js';
+import { executeCall, executeResponse, executeSystemTask, inspect, resumeSlice, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
+import { codeChangeTarget, executeManagement } from './management.js';
 import { dequeue, enqueue, isHead } from './ops.js';
 import type { ExecState } from './state.js';
 
@@ -49,12 +49,21 @@ export const executeMessage: (s: ExecState, a: { readonly message: number }) => 
   const m = s.messages.get(a.message);
   if (m === undefined) return notEnabled('EXE-EXECUTE.1', `no message ${a.message} is pending`);
   if (!isHead(s, a.message)) return notEnabled('EXE-ORDER.1', `message ${a.message} is not at the head of its queue ${m.queue}`);
+  // [EXE-DTS.1] a canister with a paused execution runs nothing else (nor is its code changed) until it completes
+  const target = m.kind === 'response' ? m.canister : m.callee.text === MANAGEMENT_CANISTER.text ? codeChangeTarget(m.method, m.arg) : m.callee.text;
+  if (target !== undefined && s.paused.has(target)) return notEnabled('EXE-DTS.1', `canister ${target} has a paused execution`);
   let s0 = dequeue(s, a.message);
   if (m.kind === 'call' && m.origin.kind === 'ingress') {
     s0 = { ...s0, ingress: s0.ingress.set(m.origin.messageId, { status: 'processing', time: s.time }) };
   }
   const [s1, report] = m.kind === 'response' ? executeResponse(s0, m) : m.callee.text === MANAGEMENT_CANISTER.text ? executeManagement(s0, m) : executeCall(s0, m);
   return ok(s1, report);
+};
+
+/** [EXE-DTS.1] run the next slice of the canister's paused execution; its last slice completes it. */
+export const resumeExecution: (s: ExecState, a: { readonly canister: Principal }) => Result<ExecState, StepReport, never> = (s, a) => {
+  const r = resumeSlice(s, a.canister.text);
+  return r === undefined ? notEnabled('EXE-DTS.1', `canister ${a.canister.text} has no paused execution`) : ok(r[0], r[1]);
 };
 
 /** [EXE-TIME.1] time advances, never backwards. */

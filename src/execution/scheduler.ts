@@ -11,7 +11,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Principal } from '../core/principal.js';
 import type { StepReport } from './canister.js';
-import { advanceTime, executeMessage, runSystemTask } from './rules.js';
+import { advanceTime, executeMessage, resumeExecution, runSystemTask } from './rules.js';
 import type { ExecState, Message } from './state.js';
 
 /** The replica's per-round instruction budget per thread, times its 4 scheduler threads. */
@@ -20,7 +20,7 @@ export const ROUND_BUDGET = 4n * 7_000_000_000n;
 /** One rule application of a round: the rule, its arguments and what it reported. */
 export type RoundEvent =
   | { readonly rule: 'AdvanceTime'; readonly now: bigint; readonly report: StepReport }
-  | { readonly rule: 'GlobalTimer' | 'Heartbeat'; readonly canister: Principal; readonly report: StepReport }
+  | { readonly rule: 'GlobalTimer' | 'Heartbeat' | 'ResumeExecution'; readonly canister: Principal; readonly report: StepReport }
   | { readonly rule: 'Execute'; readonly message: number; readonly kind: Message['kind']; readonly report: StepReport };
 
 const NOTHING: StepReport = { instructions: 0n, slices: 0, debugPrints: [] };
@@ -39,6 +39,16 @@ export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) =
     onEvent?.({ rule: 'AdvanceTime', now, report: NOTHING });
   }
   let used = 0n;
+  // paused executions first: one slice each per round ([EXE-DTS.1])
+  for (const [id] of s.paused.entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const c = s.canisters.get(id);
+    if (c === undefined) continue;
+    const r = resumeExecution(s, { canister: c.id });
+    if (E.isRight(r)) {
+      s = r.right.state;
+      onEvent?.({ rule: 'ResumeExecution', canister: c.id, report: r.right.output });
+    }
+  }
   // system tasks, once per round per canister
   for (const id of s.canisterOrder) {
     const c = s.canisters.get(id);

@@ -9,6 +9,7 @@ import type { LedgerState } from '../ledger/types.js';
 import type { UserError } from './errors.js';
 import type { CanisterLog } from './log.js';
 import type { Response, WasmState } from './runtime.js';
+import type { Paused } from './canister.js';
 
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
 
@@ -173,6 +174,8 @@ export interface ExecState {
   readonly nextId: number;
   /** the random tape of `raw_rand`: a counter hashed with a seed (the subnet's randomness is an argument) */
   readonly randCounter: bigint;
+  /** executions paused between slices, by canister ([EXE-DTS.1]) */
+  readonly paused: PMap<string, Paused>;
 }
 
 export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
@@ -188,4 +191,5 @@ export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
   ingress: PMap.empty(),
   nextId: 0,
   randCounter: 0n,
+  paused: PMap.empty(),
 });
