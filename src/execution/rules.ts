@@ -24,11 +24,14 @@ export interface SubmitIngressArgs {
   readonly nonce?: Uint8Array;
 }
 
+const contentId = (a: SubmitIngressArgs, nonce: Uint8Array): string =>
+  toHex(sha256(new Uint8Array([...a.sender.bytes, 0, ...a.canister.bytes, 0, ...utf8(a.method), 0, ...a.arg, 0, ...nonce])));
+
 /** [EXE-INGRESS-SUBMIT.1] an ingress message is recorded as received and queued on its own. */
 export const submitIngress: (s: ExecState, a: SubmitIngressArgs) => Result<ExecState, { readonly messageId: string }, never> = (s, a) => {
-  const messageId =
-    a.messageId ??
-    toHex(sha256(new Uint8Array([...a.sender.bytes, 0, ...a.canister.bytes, 0, ...utf8(a.method), 0, ...a.arg, 0, ...(a.nonce ?? utf8(String(s.nextId)))])));
+  // without an explicit id: a digest of the content and nonce, or (no nonce) the subnet's next
+  // message number, which no other message of this state has
+  const messageId = a.messageId ?? (a.nonce !== undefined ? contentId(a, a.nonce) : `m${s.nextId.toString(16).padStart(8, '0')}`);
   if (s.ingress.has(messageId)) return notEnabled('EXE-INGRESS-SUBMIT.1', `message ${messageId} was already submitted`);
   const s1: ExecState = { ...s, ingress: s.ingress.set(messageId, { status: 'received', time: s.time }) };
   const s2 = enqueue(s1, {
@@ -52,11 +55,11 @@ export const executeMessage: (s: ExecState, a: { readonly message: number }) => 
   // [EXE-DTS.1] a canister with a paused execution runs nothing else (nor is its code changed) until it completes
   const target = m.kind === 'response' ? m.canister : m.callee.text === MANAGEMENT_CANISTER.text ? codeChangeTarget(m.method, m.arg) : m.callee.text;
   if (target !== undefined && s.paused.has(target)) return notEnabled('EXE-DTS.1', `canister ${target} has a paused execution`);
-  let s0 = dequeue(s, a.message);
-  if (m.kind === 'call' && m.origin.kind === 'ingress') {
-    s0 = { ...s0, ingress: s0.ingress.set(m.origin.messageId, { status: 'processing', time: s.time }) };
-  }
+  const s0 = dequeue(s, a.message);
   const [s1, report] = m.kind === 'response' ? executeResponse(s0, m) : m.callee.text === MANAGEMENT_CANISTER.text ? executeManagement(s0, m) : executeCall(s0, m);
+  // an ingress message whose execution did not answer it yet is now processing
+  if (m.kind === 'call' && m.origin.kind === 'ingress' && s1.ingress.get(m.origin.messageId)?.status === 'received')
+    return ok({ ...s1, ingress: s1.ingress.set(m.origin.messageId, { status: 'processing', time: s.time }) }, report);
   return ok(s1, report);
 };
 

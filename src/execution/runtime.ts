@@ -18,7 +18,8 @@ import { validateModule, type ModuleInfo, type WasmValidationError } from '../wa
 import { instrument, type InstrumentedModule } from '../wasm/instrument.js';
 import { systemApiCost } from '../wasm/costs.js';
 import { ensureDirtyCovers, markDirtyRange, takeDirtyPages } from '../wasm/dirty.js';
-import { PageMap, OS_PAGE, WASM_PAGE } from './pagemap.js';
+import { GLOBAL_FLAGS_OFFSET } from '../wasm/instrument.js';
+import { allocPages, PageMap, OS_PAGE, WASM_PAGE } from './pagemap.js';
 import type { Trap } from './errors.js';
 import { availableIn, modeName, type EntryKind } from './sysapi.js';
 import { wrongModeHelp } from './errors.js';
@@ -281,10 +282,13 @@ class Host {
 
   // ---- memory access
 
+  private view: Uint8Array | undefined;
+  /** The Wasm memory as bytes (a view kept until the memory grows and detaches its buffer). */
   private mem(): Uint8Array {
     const m = this.live.memory;
     if (m === undefined) return violation('the canister has no memory');
-    return new Uint8Array(m.buffer);
+    if (this.view === undefined || this.view.byteLength === 0) this.view = new Uint8Array(m.buffer);
+    return this.view;
   }
 
   num(x: number | bigint): number {
@@ -617,6 +621,24 @@ const markDirty = (live: Live, start: number, len: number): void => {
   if (live.dirty !== undefined) markDirtyRange(live.dirty, start, len);
 };
 
+/**
+ * Visit the mutable globals the last execution may have changed, and clear their flags: those
+ * whose `global.set` flagged them in the tracker, and every global the tracker cannot flag (a
+ * module without memory, or an index beyond the flags).
+ */
+const forChangedGlobals = (live: Live, f: (i: number, g: WebAssembly.Global) => void): void => {
+  const mg = live.module.inst.mutableGlobals;
+  const flags = live.dirty === undefined ? undefined : new Uint8Array(live.dirty.buffer, GLOBAL_FLAGS_OFFSET, 1024);
+  for (let i = 0; i < mg.length; i++) {
+    const idx = mg[i]!.index;
+    if (flags !== undefined && idx < 1024) {
+      if (flags[idx] === 0) continue;
+      flags[idx] = 0;
+    }
+    f(i, live.globals[i]!);
+  }
+};
+
 /** The pages written since the last call, and the tracker cleared. */
 const takeDirty = (live: Live): number[] => (live.dirty === undefined ? [] : takeDirtyPages(live.dirty));
 
@@ -785,7 +807,7 @@ export const execute = (canister: string, state: WasmState, input: ExecInput, ti
     } else {
       const mem = new Uint8Array(live.memory?.buffer ?? new ArrayBuffer(0));
       for (const p of dirty) mem.set(state.heap.page(p), p * OS_PAGE);
-      live.globals.forEach((g, i) => {
+      forChangedGlobals(live, (i, g) => {
         const v = state.globals[i];
         if (v !== undefined && g.value !== v) g.value = v;
       });
@@ -797,19 +819,24 @@ export const execute = (canister: string, state: WasmState, input: ExecInput, ti
   let heap = state.heap;
   const heapPagesAfter = live.memory ? live.memory.buffer.byteLength / WASM_PAGE : 0;
   if (dirty.length > 0 || heapPagesAfter !== heap.wasmPages) {
+    // one buffer for all the pages the message wrote (each page a view of it): one allocation
     const mem = new Uint8Array(live.memory!.buffer);
-    heap = heap.withPages(
-      dirty.map((p) => [p, mem.slice(p * OS_PAGE, (p + 1) * OS_PAGE)] as const),
-      heapPagesAfter,
-    );
+    const copy = allocPages(dirty.length);
+    const pages = new Array<readonly [number, Uint8Array]>(dirty.length);
+    for (let i = 0; i < dirty.length; i++) {
+      const p = dirty[i]!;
+      copy.set(mem.subarray(p * OS_PAGE, (p + 1) * OS_PAGE), i * OS_PAGE);
+      pages[i] = [p, copy.subarray(i * OS_PAGE, (i + 1) * OS_PAGE)];
+    }
+    heap = heap.withPages(pages, heapPagesAfter);
   }
   let globals = state.globals;
-  for (let i = 0; i < live.globals.length; i++) {
-    if (live.globals[i]!.value !== globals[i]) {
-      globals = live.globals.map((g) => g.value as GlobalValue);
-      break;
-    }
-  }
+  let changed: GlobalValue[] | undefined;
+  forChangedGlobals(live, (i, g) => {
+    const v = g.value as GlobalValue;
+    if (v !== globals[i]) (changed ??= [...globals])[i] = v;
+  });
+  if (changed !== undefined) globals = changed;
   live.heap = heap;
   live.globalValues = globals;
   const next: WasmState = heap === state.heap && globals === state.globals && h.stable === state.stable ? state : { module: state.module, heap, stable: h.stable, globals };

@@ -73,7 +73,10 @@ export const MUTABLE_GLOBAL_PREFIX = '__persistent_mutable_global_';
 export const DIRTY_COUNT_OFFSET = 0;
 export const DIRTY_LIST_OFFSET = 16;
 export const DIRTY_BYTEMAP_OFFSET = 131072;
-export const DIRTY_LIST_CAPACITY = (DIRTY_BYTEMAP_OFFSET - DIRTY_LIST_OFFSET) / 4;
+/** One byte per global index, set by every `global.set` of a persisted mutable global, so that
+ * the host reads back (or restores) only the globals a message changed ([EXE-WASM-DIRTY.1]). */
+export const GLOBAL_FLAGS_OFFSET = DIRTY_BYTEMAP_OFFSET - 1024;
+export const DIRTY_LIST_CAPACITY = (GLOBAL_FLAGS_OFFSET - DIRTY_LIST_OFFSET) / 4;
 export const DIRTY_PAGE_BYTES = 4096;
 
 export interface DirtyLayout {
@@ -406,6 +409,16 @@ const rewriteBody = (c: Ctx, body: FuncBody, type: FuncType): BodyResult => {
         w.bytes(buf.subarray(s, e));
         continue;
       }
+    }
+    if (op === OP.global_set && c.hasMemory) {
+      // [EXE-WASM-DIRTY.1] flag the global as changed (unmetered)
+      readAt(r, s);
+      w.bytes(buf.subarray(s, e));
+      if (r.a < 1024) {
+        w.u8(OP.i32_const).u8(0).u8(OP.i32_const).u8(1).u8(OP.i32_store8);
+        memarg(w, 0, c.dirtyMem, BigInt(GLOBAL_FLAGS_OFFSET + r.a));
+      }
+      continue;
     }
     const st = STORE_TYPE.get(op);
     if (st !== undefined && c.hasMemory) {
