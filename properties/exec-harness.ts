@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, canisterId, principalFromBytes, type Principal } from '../src/core/principal.js';
 import { fromDfinity, METHODS, toDfinity, type MethodName } from '../src/execution/candid.js';
 import { APPLICATION_SUBNET } from '../src/execution/config.js';
-import { query, submitIngress, type QueryOutput } from '../src/execution/rules.js';
+import { certify, query, submitIngress, type QueryOutput } from '../src/execution/rules.js';
 import { runRound, type RoundEvent } from '../src/execution/scheduler.js';
 import { emptyState, type ExecConfig, type ExecState, type IngressStatus } from '../src/execution/state.js';
 import { loadCanister } from '../src/toolchain/compile.js';
@@ -58,8 +58,11 @@ export const settle = (s0: ExecState, rounds = 10): ExecState => {
   return s;
 };
 
+/** A query on the state as it is now (certified first: queries read the last certified state). */
 export const q = (s: ExecState, callee: Principal, method: string, arg: Uint8Array, sender: Principal = ANONYMOUS): QueryOutput => {
-  const r = query(s, { sender, canister: callee, method, arg });
+  const c = certify(s, {});
+  if (E.isLeft(c)) throw new Error('certify not enabled');
+  const r = query(c.right.state, { sender, canister: callee, method, arg });
   if (E.isLeft(r)) throw new Error('query not enabled');
   return r.right.output;
 };

@@ -826,3 +826,27 @@ describe('deterministic time slicing', () => {
     expect(E.isLeft(resumeExecution(s, { canister: id }))).toBe(true);
   });
 });
+
+import { certify, query as rawQuery } from '../src/execution/rules.js';
+
+describe('certified state', () => {
+  it('[EXE-CERTIFIED-STATE.1] queries read the state of the last certification, not executions after it', () => {
+    const { state, id } = uni();
+    const s0 = E.isRight(certify(state, {})) ? (certify(state, {}) as E.Right<{ state: ExecState }>).right.state : state;
+    // an update executed step by step, without a certification after it
+    const sub = submitIngress(s0, { sender: ANONYMOUS, canister: id, method: 'update', arg: prog().setGlobalTo('new').replyData('').build() });
+    if (E.isLeft(sub)) throw new Error('submit');
+    const ex = executeMessage(sub.right.state, { message: executable(sub.right.state)[0]! });
+    if (E.isLeft(ex)) throw new Error('execute');
+    const read = (s: ExecState) => {
+      const r = rawQuery(s, { sender: ANONYMOUS, canister: id, method: 'query', arg: prog().getGlobal().replyBlob().build() });
+      if (E.isLeft(r) || r.right.output.kind !== 'reply') throw new Error('query');
+      expect(r.right.state).toBe(s);
+      return Buffer.from(r.right.output.data).toString();
+    };
+    expect(read(ex.right.state)).toBe('');
+    const c = certify(ex.right.state, {});
+    if (E.isLeft(c)) throw new Error('certify');
+    expect(read(c.right.state)).toBe('new');
+  });
+});

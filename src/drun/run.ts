@@ -87,6 +87,7 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
     for (const p of e.report.debugPrints) opts.out(`debug.print: ${p}`);
     if (e.rule === 'AdvanceTime') rec('AdvanceTime', { now: e.now });
     else if (e.rule === 'Execute') rec('Execute', { message: BigInt(e.message) });
+    else if (e.rule === 'Certify') rec('Certify', {});
     else rec(e.rule, { canister: e.canister.text });
   };
 

@@ -87,9 +87,16 @@ export type QueryOutput =
 
 const errOut = (e: UserError, report: StepReport): QueryOutput => ({ kind: 'reject', code: Math.floor(Number(errorCodeText(e.code).slice(2)) / 100), message: e.message, errorCode: errorCodeText(e.code), report });
 
+/** [EXE-CERTIFIED-STATE.1] the state as of now becomes what queries read (the end of a round). */
+export const certify: (s: ExecState, a: Record<string, never>) => Result<ExecState, null, never> = (s) => ok({ ...s, certified: { canisters: s.canisters, time: s.time } }, null);
+
+/** The state a query or an inspection reads: the canisters and time of the last certification. */
+const certifiedView = (s: ExecState): ExecState => (s.certified.canisters === s.canisters && s.certified.time === s.time ? s : { ...s, canisters: s.certified.canisters, time: s.certified.time });
+
 /** [EXE-QUERY.1] a query: the answer, and the state exactly as before. */
 export const query: (s: ExecState, a: { readonly sender: Principal; readonly canister: Principal; readonly method: string; readonly arg: Uint8Array }) => Result<ExecState, QueryOutput, never> = (s, a) => {
-  const r = runQuery(s, a.sender, a.canister.text, a.method, a.arg);
+  // [EXE-CERTIFIED-STATE.1] queries run on the last certified state
+  const r = runQuery(certifiedView(s), a.sender, a.canister.text, a.method, a.arg);
   if ('reply' in r) return ok(s, { kind: 'reply', data: r.reply, report: r.report });
   if ('error' in r) return ok(s, errOut(r.error, r.report));
   return ok(s, { kind: 'reject', code: r.reject.code, message: r.reject.message, errorCode: '', report: r.report });
@@ -100,7 +107,7 @@ export const query: (s: ExecState, a: { readonly sender: Principal; readonly can
  * canister's error. The state is unchanged either way.
  */
 export const inspectIngress: (s: ExecState, a: { readonly sender: Principal; readonly canister: Principal; readonly method: string; readonly arg: Uint8Array }) => Result<ExecState, StepReport, UserError> = (s, a) => {
-  const r = inspect(s, a.sender, a.canister.text, a.method, a.arg);
+  const r = inspect(certifiedView(s), a.sender, a.canister.text, a.method, a.arg);
   return 'error' in r ? reject('EXE-INSPECT.1', r.error) : ok(s, r.report);
 };
 

@@ -11,7 +11,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Principal } from '../core/principal.js';
 import type { StepReport } from './canister.js';
-import { advanceTime, executeMessage, resumeExecution, runSystemTask } from './rules.js';
+import { advanceTime, certify, executeMessage, resumeExecution, runSystemTask } from './rules.js';
 import type { ExecState, Message } from './state.js';
 
 /** The replica's per-round instruction budget per thread, times its 4 scheduler threads. */
@@ -20,6 +20,7 @@ export const ROUND_BUDGET = 4n * 7_000_000_000n;
 /** One rule application of a round: the rule, its arguments and what it reported. */
 export type RoundEvent =
   | { readonly rule: 'AdvanceTime'; readonly now: bigint; readonly report: StepReport }
+  | { readonly rule: 'Certify'; readonly report: StepReport }
   | { readonly rule: 'GlobalTimer' | 'Heartbeat' | 'ResumeExecution'; readonly canister: Principal; readonly report: StepReport }
   | { readonly rule: 'Execute'; readonly message: number; readonly kind: Message['kind']; readonly report: StepReport };
 
@@ -83,6 +84,10 @@ export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) =
       if (used >= ROUND_BUDGET) break;
     }
   }
+  // the round's state is certified: queries read it from now on
+  const c = certify(s, {});
+  if (E.isRight(c)) s = c.right.state;
+  onEvent?.({ rule: 'Certify', report: NOTHING });
   return s;
 };
 

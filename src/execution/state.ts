@@ -176,6 +176,8 @@ export interface ExecState {
   readonly randCounter: bigint;
   /** executions paused between slices, by canister ([EXE-DTS.1]) */
   readonly paused: PMap<string, Paused>;
+  /** the canisters as of the last certification, which queries read ([EXE-CERTIFIED-STATE.1]) */
+  readonly certified: { readonly canisters: PMap<string, Canister>; readonly time: bigint };
 }
 
 export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
@@ -192,4 +194,5 @@ export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
   nextId: 0,
   randCounter: 0n,
   paused: PMap.empty(),
+  certified: { canisters: PMap.empty(), time },
 });
