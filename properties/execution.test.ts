@@ -850,3 +850,50 @@ describe('certified state', () => {
     expect(read(c.right.state)).toBe('new');
   });
 });
+
+import { advanceTime as advance, expireCallback } from '../src/execution/rules.js';
+
+describe('best-effort calls', () => {
+  it('[EXE-BEST-EFFORT.1] a best-effort call whose deadline passes is answered SYS_UNKNOWN; its request is withdrawn and a late response dropped', () => {
+    const a = uni();
+    const b = create(a.state);
+    let s = install(b.state, b.id, UNI).state;
+    const onReject = prog().msgRejectCode().i32ToBlob().rejectMsg().concat().replyBlob();
+    const call = prog()
+      .pushBytes(b.id.bytes)
+      .pushBytes('update')
+      .pushProg(prog().msgArgData().replyBlob())
+      .pushProg(onReject)
+      .callNew()
+      .pushI32(2)
+      .callWithBestEffortResponse()
+      .pushBytes(prog().replyData('late').build())
+      .callDataAppend()
+      .callPerform()
+      .drop();
+    const sub = submitIngress(s, { sender: ANONYMOUS, canister: a.id, method: 'update', arg: call.build() });
+    if (E.isLeft(sub)) throw new Error('submit');
+    s = sub.right.state;
+    const run1 = executeMessage(s, { message: executable(s)[0]! });
+    if (E.isLeft(run1)) throw new Error('execute');
+    s = run1.right.state;
+    const cb = s.callbacks.entries()[0]![1];
+    expect(cb.deadline).toBe(s.time + 2n * SECOND);
+    // not yet
+    expect(E.isLeft(expireCallback(s, { callback: cb.id }))).toBe(true);
+    const later = advance(s, { now: s.time + 3n * SECOND });
+    if (E.isLeft(later)) throw new Error('time');
+    const ex = expireCallback(later.right.state, { callback: cb.id });
+    if (E.isLeft(ex)) throw new Error('expire');
+    s = ex.right.state;
+    // the request to B was withdrawn: only the SYS_UNKNOWN response is pending
+    expect([...s.messages.entries()].map(([, m]) => m.kind)).toEqual(['response']);
+    s = settle(s);
+    const st = s.ingress.get(sub.right.output.messageId)!;
+    expect(st.status === 'replied' && Buffer.from(st.reply).toString('latin1')).toBe('\x06\x00\x00\x00IC0601: Call deadline has expired.');
+    expect(s.callbacks.size).toBe(0);
+    // a guaranteed-response call never expires
+    const g = upd(s, a.id, prog().callSimple({ callee: b.id.bytes, method: 'update', arg: prog().replyData('ok').build() }).drop());
+    expect(statusOf(g.status)).toBe(`reply:${hex('ok')}`);
+  });
+});

@@ -88,6 +88,7 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
     if (e.rule === 'AdvanceTime') rec('AdvanceTime', { now: e.now });
     else if (e.rule === 'Execute') rec('Execute', { message: BigInt(e.message) });
     else if (e.rule === 'Certify') rec('Certify', {});
+    else if (e.rule === 'ExpireCallback') rec('ExpireCallback', { callback: BigInt(e.callback) });
     else rec(e.rule, { canister: e.canister.text });
   };
 

@@ -68,7 +68,7 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
   if ('err' in a) return [errorResponse(s, m.origin, m.cycles, a.err), { ...NO_REPORT, trapped: a.err }];
   if ('native' in a) return executeNative(s, a.native, m);
   const c = a.canister;
-  const [s1, ctx] = newContext(s, c.id.text, m.origin, m.caller, m.cycles);
+  const [s1, ctx] = newContext(s, c.id.text, m.origin, m.caller, m.cycles, m.deadline);
   const isQuery = a.kind === 'RQ';
   const r = run(s1, c, c.wasm!, {
     kind: a.kind,
@@ -76,6 +76,7 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
     caller: m.caller,
     arg: m.arg,
     cyclesAvailable: m.cycles,
+    deadline: m.deadline,
     limit: isQuery ? s.config.limits.query : s.config.limits.update,
     sliceLimit: isQuery ? s.config.limits.query : s.config.limits.updateSlice,
   }, !isQuery);
@@ -170,6 +171,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
     sliceLimit: s.config.limits.updateSlice,
     callContextInstructions: ctx.instructions,
     alreadyReplied: !ctx.needsToRespond,
+    deadline: ctx.deadline,
   });
   return schedule(st, { kind: 'callback', canister: c.id.text, ctx: ctx.id, result: r, cleanup: cb.cleanup }, r);
 };

@@ -308,6 +308,7 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
     GlobalTimer: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'global_timer' }), TaskCodec, encodeReport, ['EXE-TIMER.1']),
     Heartbeat: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'heartbeat' }), TaskCodec, encodeReport, ['EXE-HEARTBEAT.1']),
     ResumeExecution: action(R.resumeExecution, TaskCodec, encodeReport, ['EXE-DTS.1']),
+    ExpireCallback: action((s, a: { callback: bigint }) => R.expireCallback(s, { callback: Number(a.callback) }), Rec('ExpireCallback', { callback: Nat }), () => ({ '#tup': [] }), ['EXE-BEST-EFFORT.1']),
     Certify: action(R.certify, Rec('Certify', {}) as unknown as t.Decoder<unknown, Record<string, never>>, () => ({ '#tup': [] }), ['EXE-CERTIFIED-STATE.1']),
     InspectIngress: {
       rule: R.inspectIngress,

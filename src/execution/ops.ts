@@ -54,8 +54,8 @@ export const statusCode = (c: Canister): 1 | 2 | 3 => (c.status === 'running' ? 
 // ---------------------------------------------------------------------------------------
 // Call contexts and responses ([EXE-EXEC-CALL.1], [EXE-STARVED.1])
 
-export const newContext = (s: ExecState, canister: string, origin: Origin, caller: Principal, cycles: bigint): [ExecState, CallContext] => {
-  const ctx: CallContext = { id: s.nextId, canister, origin, caller, needsToRespond: origin.kind !== 'system', availableCycles: cycles, outstanding: 0, instructions: 0n };
+export const newContext = (s: ExecState, canister: string, origin: Origin, caller: Principal, cycles: bigint, deadline = 0n): [ExecState, CallContext] => {
+  const ctx: CallContext = { id: s.nextId, canister, origin, caller, needsToRespond: origin.kind !== 'system', availableCycles: cycles, outstanding: 0, instructions: 0n, deadline };
   return [{ ...s, nextId: s.nextId + 1, contexts: s.contexts.set(ctx.id, ctx) }, ctx];
 };
 
@@ -72,6 +72,8 @@ export const respondTo = (s: ExecState, origin: Origin, response: Response, refu
       return { ...s, ingress: s.ingress.set(origin.messageId, st) };
     }
     case 'canister': {
+      // [EXE-BEST-EFFORT.1] the response to an expired best-effort call is dropped
+      if (s.callbacks.get(origin.callback)?.expired === true) return s;
       // a system error reaches a calling canister as its reject code and `IC0xxx: <text>`
       const r: Response = error !== undefined && response.kind === 'reject' ? { ...response, message: `${errorCodeText(error.code)}: ${error.message}` } : response;
       // [EXE-ORDER.1] responses have no queue order: each is its own queue
@@ -143,6 +145,7 @@ export interface RunArgs {
   readonly callContextInstructions?: bigint;
   readonly certificate?: Uint8Array;
   readonly alreadyReplied?: boolean;
+  readonly deadline?: bigint;
 }
 
 export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, persist = true): ExecResult =>
@@ -166,7 +169,7 @@ export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, pers
       status: statusCode(c),
       version: c.version,
       ...(a.certificate ? { certificate: a.certificate } : {}),
-      deadline: 0n,
+      deadline: a.deadline ?? 0n,
       limit: a.limit,
       sliceLimit: a.sliceLimit,
       wasmMemoryLimit: c.settings.wasmMemoryLimit,
@@ -218,10 +221,12 @@ export const applyOk = (
 
 const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): ExecState => {
   const cbId = s.nextId;
+  // [EXE-BEST-EFFORT.1] a best-effort call's deadline: now plus its timeout (at most 300 s)
+  const deadline = call.timeoutSeconds === undefined ? 0n : s.time + BigInt(call.timeoutSeconds) * 1_000_000_000n;
   const s1: ExecState = {
     ...s,
     nextId: cbId + 1,
-    callbacks: s.callbacks.set(cbId, { id: cbId, ctx, canister: from, callee: call.callee.text, method: call.method, reply: call.reply, reject: call.reject, ...(call.cleanup ? { cleanup: call.cleanup } : {}) }),
+    callbacks: s.callbacks.set(cbId, { id: cbId, ctx, canister: from, callee: call.callee.text, method: call.method, reply: call.reply, reject: call.reject, ...(call.cleanup ? { cleanup: call.cleanup } : {}), deadline, message: cbId + 1 }),
   };
   return enqueue(s1, {
     kind: 'call',
@@ -232,6 +237,7 @@ const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): 
     method: call.method,
     arg: call.arg,
     cycles: call.cycles,
+    deadline,
   });
 };
 

@@ -43,6 +43,7 @@ export const submitIngress: (s: ExecState, a: SubmitIngressArgs) => Result<ExecS
     method: a.method,
     arg: a.arg,
     cycles: 0n,
+    deadline: 0n,
   });
   return ok(s2, { messageId });
 };
@@ -68,6 +69,47 @@ export const resumeExecution: (s: ExecState, a: { readonly canister: Principal }
   const r = resumeSlice(s, a.canister.text);
   return r === undefined ? notEnabled('EXE-DTS.1', `canister ${a.canister.text} has no paused execution`) : ok(r[0], r[1]);
 };
+
+/** The reject a best-effort call gets when its deadline passes ([EXE-BEST-EFFORT.1]). */
+export const DEADLINE_EXPIRED = { code: 6, message: 'IC0601: Call deadline has expired.' } as const;
+
+/**
+ * [EXE-BEST-EFFORT.1] a best-effort call whose deadline has passed is answered SYS_UNKNOWN: a
+ * request still queued is withdrawn (its cycles refunded), a queued response is dropped, and a
+ * response produced later will be too.
+ */
+export const expireCallback: (s: ExecState, a: { readonly callback: number }) => Result<ExecState, null, never> = (s, a) => {
+  const cb = s.callbacks.get(a.callback);
+  if (cb === undefined) return notEnabled('EXE-BEST-EFFORT.1', `no call is waiting for callback ${a.callback}`);
+  if (cb.deadline === 0n) return notEnabled('EXE-BEST-EFFORT.1', `callback ${a.callback} is of a guaranteed-response call`);
+  if (cb.expired === true) return notEnabled('EXE-BEST-EFFORT.1', `callback ${a.callback} has expired already`);
+  if (s.time < cb.deadline) return notEnabled('EXE-BEST-EFFORT.1', `the deadline ${cb.deadline} of callback ${a.callback} has not passed (time ${s.time})`);
+  let st = s;
+  let refund = 0n;
+  const req = s.messages.get(cb.message);
+  if (req !== undefined && req.kind === 'call') {
+    refund = req.cycles;
+    st = withdraw(st, cb.message);
+  }
+  for (const [id, m] of st.messages.entries()) if (m.kind === 'response' && m.callback === a.callback) st = withdraw(st, id);
+  st = enqueue(st, { kind: 'response', queue: `response:${st.nextId}`, canister: cb.canister, callback: cb.id, response: { kind: 'reject', ...DEADLINE_EXPIRED }, refund });
+  return ok({ ...st, callbacks: st.callbacks.set(cb.id, { ...cb, expired: true }) }, null);
+};
+
+/** Remove a pending message from wherever it is in its queue. */
+const withdraw = (s: ExecState, id: number): ExecState => {
+  const m = s.messages.get(id)!;
+  const rest = (s.queues.get(m.queue) ?? []).filter((x) => x !== id);
+  return { ...s, messages: s.messages.delete(id), queues: rest.length === 0 ? s.queues.delete(m.queue) : s.queues.set(m.queue, rest) };
+};
+
+/** The callbacks whose best-effort deadline has passed, by id. */
+export const expiredCallbacks = (s: ExecState): number[] =>
+  s.callbacks
+    .entries()
+    .filter(([, cb]) => cb.deadline !== 0n && cb.expired !== true && cb.deadline <= s.time)
+    .map(([id]) => id)
+    .sort((x, y) => x - y);
 
 /** [EXE-TIME.1] time advances, never backwards. */
 export const advanceTime: (s: ExecState, a: { readonly now: bigint }) => Result<ExecState, null, never> = (s, a) =>

@@ -11,7 +11,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Principal } from '../core/principal.js';
 import type { StepReport } from './canister.js';
-import { advanceTime, certify, executeMessage, resumeExecution, runSystemTask } from './rules.js';
+import { advanceTime, certify, executeMessage, expireCallback, expiredCallbacks, resumeExecution, runSystemTask } from './rules.js';
 import type { ExecState, Message } from './state.js';
 
 /** The replica's per-round instruction budget per thread, times its 4 scheduler threads. */
@@ -21,6 +21,7 @@ export const ROUND_BUDGET = 4n * 7_000_000_000n;
 export type RoundEvent =
   | { readonly rule: 'AdvanceTime'; readonly now: bigint; readonly report: StepReport }
   | { readonly rule: 'Certify'; readonly report: StepReport }
+  | { readonly rule: 'ExpireCallback'; readonly callback: number; readonly report: StepReport }
   | { readonly rule: 'GlobalTimer' | 'Heartbeat' | 'ResumeExecution'; readonly canister: Principal; readonly report: StepReport }
   | { readonly rule: 'Execute'; readonly message: number; readonly kind: Message['kind']; readonly report: StepReport };
 
@@ -40,6 +41,14 @@ export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) =
     onEvent?.({ rule: 'AdvanceTime', now, report: NOTHING });
   }
   let used = 0n;
+  // best-effort calls whose deadline has passed are answered ([EXE-BEST-EFFORT.1])
+  for (const cb of expiredCallbacks(s)) {
+    const r = expireCallback(s, { callback: cb });
+    if (E.isRight(r)) {
+      s = r.right.state;
+      onEvent?.({ rule: 'ExpireCallback', callback: cb, report: NOTHING });
+    }
+  }
   // paused executions first: one slice each per round ([EXE-DTS.1])
   for (const [id] of s.paused.entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const c = s.canisters.get(id);

@@ -93,6 +93,8 @@ export interface CallContext {
   readonly instructions: bigint;
   /** the trap of the last execution in this context, if it trapped */
   readonly lastTrap?: UserError;
+  /** the deadline of the call that opened the context (0: a guaranteed-response call) ([EXE-BEST-EFFORT.1]) */
+  readonly deadline: bigint;
 }
 
 export interface Callback {
@@ -107,6 +109,12 @@ export interface CallbackEntry extends Callback {
   readonly canister: string;
   readonly callee: string;
   readonly method: string;
+  /** a best-effort call's deadline (0: guaranteed response) ([EXE-BEST-EFFORT.1]) */
+  readonly deadline: bigint;
+  /** the id of the call message while it is pending */
+  readonly message: number;
+  /** the deadline passed and the caller was answered SYS_UNKNOWN: a late response is dropped */
+  readonly expired?: boolean;
 }
 
 /** A message waiting for execution. `queue` names the FIFO it belongs to ([EXE-ORDER.1]). */
@@ -121,6 +129,8 @@ export type Message =
       readonly method: string;
       readonly arg: Uint8Array;
       readonly cycles: bigint;
+      /** a best-effort call's deadline (0: guaranteed response) */
+      readonly deadline: bigint;
     }
   | {
       readonly kind: 'response';
