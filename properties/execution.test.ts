@@ -897,3 +897,46 @@ describe('best-effort calls', () => {
     expect(statusOf(g.status)).toBe(`reply:${hex('ok')}`);
   });
 });
+
+describe('bad input through drun', () => {
+  it('[EXE-DRUN-BAD-LINE.1] [EXE-INSTALL.1] [EXE-DTS.1] malformed modules, unknown imports, bad exports, a trapping init and an infinite loop each get one clear error, and the other lines still run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icspec-bad-'));
+    const wat = async (name: string, text: string) => writeFileSync(join(dir, name), await compileWat(text, name));
+    writeFileSync(join(dir, 'garbage.wasm'), new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff, 0xff]));
+    await wat('import.wasm', '(module (import "ic0" "no_such_function" (func)) (memory 1))');
+    await wat('export.wasm', '(module (memory 1) (func (export "canister_update  two spaces")) (func (export "canister_bogus")))');
+    await wat('init.wasm', '(module (memory 1) (func (export "canister_init") unreachable))');
+    await wat('spin.wasm', '(module (memory 1) (func (export "canister_update spin") (loop $l (br $l))))');
+    writeFileSync(join(dir, 'counter.wasm'), (await loadCanister('counter')).wasm);
+    const C = 'rwlgt-iiaaa-aaaaa-aaaaa-cai';
+    const script = [
+      'create',
+      `install ${C} garbage.wasm 0x`,
+      `install ${C} import.wasm 0x`,
+      `install ${C} export.wasm 0x`,
+      `install ${C} init.wasm 0x`,
+      `install ${C} missing.wasm 0x`,
+      `install ${C} spin.wasm 0x`,
+      `ingress ${C} spin 0x`,
+      `upgrade ${C} counter.wasm 0x`,
+      `ingress ${C} inc "DIDL\\x00\\x00"`,
+      `query ${C} get "DIDL\\x00\\x00"`,
+    ].join('\n');
+    const out: string[] = [];
+    const err: string[] = [];
+    // the small subnet: the infinite loop ends after 200 M instructions
+    const r = runDrun(script, { baseDir: dir, out: (l) => out.push(l), err: (l) => err.push(l) }, subnet());
+    expect(r.exitCode).toBe(2);
+    expect(err).toEqual([`error: Line 6: Could not open wasm file: missing.wasm - Error: No such file or directory`]);
+    const firsts = out.filter((l) => l.startsWith('ingress') || l.startsWith('Ok') || l.startsWith('Err'));
+    expect(firsts[0]).toMatch(/^ingress Completed: Reply: 0x4449444c/);
+    expect(firsts[1]).toMatch(/^ingress Err: IC0505: Error from Canister rwlgt-iiaaa-aaaaa-aaaaa-cai: Canister's Wasm module is not valid: /);
+    expect(firsts[2]).toMatch(/^ingress Err: IC0505: .*no_such_function/);
+    expect(firsts[3]).toMatch(/^ingress Err: IC0505: .*export/i);
+    expect(firsts[4]).toMatch(/^ingress Err: IC0502: Error from Canister rwlgt-iiaaa-aaaaa-aaaaa-cai: Canister trapped: unreachable\.\nConsider gracefully handling failures/);
+    expect(firsts[5]).toBe('ingress Completed: Reply: 0x4449444c0000');
+    expect(firsts[6]).toMatch(/^ingress Err: IC0522: Error from Canister rwlgt-iiaaa-aaaaa-aaaaa-cai: Canister exceeded the limit of 200000000 instructions for single message execution\.\.\nTry optimizing/);
+    // the loop canister was upgraded to the counter, which then counts
+    expect(firsts.slice(7)).toEqual(['ingress Completed: Reply: 0x4449444c0000', 'ingress Completed: Reply: 0x4449444c0000', 'Ok: Reply: 0x4449444c00017d01']);
+  });
+});

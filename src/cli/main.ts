@@ -200,7 +200,26 @@ const cmdDrun = async (args: readonly string[], { out: outFile }: { readonly out
   // loaded on demand: the execution engine is not needed by the other commands
   const { runDrun } = await import('../drun/run.js');
   const { drunTrace } = await import('../drun/trace.js');
-  const r = runDrun(text, { baseDir: dirname(script), out, err, ...(outFile !== undefined ? { recordDir: dirname(resolvePath(outFile)) } : {}) });
+  // on a terminal, a progress line on stderr (cleared before each printed line and at the end)
+  const tty = process.stderr.isTTY === true;
+  let shown = false;
+  const clear = (): void => {
+    if (shown) process.stderr.write('\r\x1b[K');
+    shown = false;
+  };
+  const progress = (line: number, lines: number): void => {
+    if (!tty || lines < 50) return;
+    process.stderr.write(`\r[drun] line ${line}/${lines}`);
+    shown = true;
+  };
+  const r = runDrun(text, {
+    baseDir: dirname(script),
+    out: (l) => (clear(), out(l)),
+    err: (l) => (clear(), err(l)),
+    progress,
+    ...(outFile !== undefined ? { recordDir: dirname(resolvePath(outFile)) } : {}),
+  });
+  clear();
   if (outFile !== undefined) {
     // [EXE-TRACE.1] the run as a trace that `icspec replay` accepts
     try {

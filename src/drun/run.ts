@@ -46,6 +46,8 @@ export interface DrunOptions {
    * relative to this directory (where the trace will be written) and SHA-256.
    */
   readonly recordDir?: string;
+  /** called before each line runs (a progress display) */
+  readonly progress?: (line: number, lines: number) => void;
 }
 
 export interface DrunResult {
@@ -164,7 +166,9 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
     }
   };
 
-  script.split('\n').forEach((text, i) => {
+  const lines = script.split('\n');
+  lines.forEach((text, i) => {
+    opts.progress?.(i + 1, lines.length);
     const c = parseLine(text, i + 1);
     if (c === undefined) return;
     if ('message' in c) {
