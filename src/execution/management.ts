@@ -222,27 +222,29 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
 // ---------------------------------------------------------------------------------------
 // Creation ([EXE-CREATE.1])
 
+/** A new, empty, running canister with the default settings. */
+const newCanister = (s: ExecState, id: Principal, controllers: readonly Principal[], cycles: bigint): Canister => ({
+  id,
+  controllers,
+  settings: defaultSettings(s.config.defaultWasmMemoryLimit),
+  cycles,
+  status: 'running',
+  stopWaiters: [],
+  version: 0n,
+  wasm: undefined,
+  certifiedData: new Uint8Array(),
+  globalTimer: 0n,
+  totalChanges: 0n,
+  history: [],
+  snapshots: [],
+  chunks: [],
+  nextSnapshot: 0n,
+  log: EMPTY_LOG,
+});
+
 /** Place a native ICP ledger canister at `id` (genesis, as the NNS does) ([EXE-NATIVE-LEDGER.1]). */
 export const withLedgerCanister = (s: ExecState, id: Principal, ledger: LedgerState): ExecState => {
-  const c: Canister = {
-    id,
-    controllers: [],
-    settings: defaultSettings(s.config.defaultWasmMemoryLimit),
-    cycles: 0n,
-    status: 'running',
-    stopWaiters: [],
-    version: 0n,
-    wasm: undefined,
-    certifiedData: new Uint8Array(),
-    globalTimer: 0n,
-    totalChanges: 0n,
-    history: [],
-    snapshots: [],
-    chunks: [],
-    nextSnapshot: 0n,
-    log: EMPTY_LOG,
-    native: { kind: 'icp_ledger', ledger },
-  };
+  const c: Canister = { ...newCanister(s, id, [], 0n), native: { kind: 'icp_ledger', ledger } };
   return { ...putCanister(s, c), canisterOrder: [...s.canisterOrder, id.text] };
 };
 
@@ -260,24 +262,7 @@ const create = (s: ExecState, sender: Principal, settings: Record<string, unknow
     id = canisterId(next);
     next += 1n;
   }
-  const base: Canister = {
-    id,
-    controllers: [sender],
-    settings: defaultSettings(s.config.defaultWasmMemoryLimit),
-    cycles,
-    status: 'running',
-    stopWaiters: [],
-    version: 0n,
-    wasm: undefined,
-    certifiedData: new Uint8Array(),
-    globalTimer: 0n,
-    totalChanges: 0n,
-    history: [],
-    snapshots: [],
-    chunks: [],
-    nextSnapshot: 0n,
-    log: EMPTY_LOG,
-  };
+  const base = newCanister(s, id, [sender], cycles);
   const c0 = settings !== undefined ? applySettings(base, settings) : base;
   const c = withChange(c0, s.time, sender, { kind: 'creation', controllers: c0.controllers });
   const st: ExecState = { ...putCanister(s, c), nextCanister: next, canisterOrder: [...s.canisterOrder, id.text] };

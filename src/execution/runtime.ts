@@ -593,24 +593,24 @@ const stableGrow = (h: Host, n: bigint, is32: boolean): number => {
   return old;
 };
 
-const stableWrite = (h: Host, fn: string, off: number | bigint, src: number | bigint, size: number | bigint, is32: boolean): void => {
+/** The checks and charge common to stable reads and writes; the offset and size. */
+const stableAccess = (h: Host, fn: string, off: number | bigint, size: number | bigint, is32: boolean): [number, number] => {
   h.guard(fn);
   const n = h.num(size);
   h.charge(fn, n);
   if (is32 && h.stable.wasmPages > 65536) violation('32 bit stable memory api used on a memory larger than 4GB');
   const o = h.num(off);
   h.stableBounds(o, n, fn);
-  const bytes = h.read(src, size, `ic0.${fn}`);
-  h.stable = h.stable.write(o, bytes);
+  return [o, n];
+};
+
+const stableWrite = (h: Host, fn: string, off: number | bigint, src: number | bigint, size: number | bigint, is32: boolean): void => {
+  const [o] = stableAccess(h, fn, off, size, is32);
+  h.stable = h.stable.write(o, h.read(src, size, `ic0.${fn}`));
 };
 
 const stableRead = (h: Host, fn: string, dst: number | bigint, off: number | bigint, size: number | bigint, is32: boolean): void => {
-  h.guard(fn);
-  const n = h.num(size);
-  h.charge(fn, n);
-  if (is32 && h.stable.wasmPages > 65536) violation('32 bit stable memory api used on a memory larger than 4GB');
-  const o = h.num(off);
-  h.stableBounds(o, n, fn);
+  const [o, n] = stableAccess(h, fn, off, size, is32);
   h.write(dst, h.stable.read(o, n), `ic0.${fn}`);
 };
 
