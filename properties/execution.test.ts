@@ -940,3 +940,55 @@ describe('bad input through drun', () => {
     expect(firsts.slice(7)).toEqual(['ingress Completed: Reply: 0x4449444c0000', 'ingress Completed: Reply: 0x4449444c0000', 'Ok: Reply: 0x4449444c00017d01']);
   });
 });
+
+import { pruneIngress } from '../src/execution/rules.js';
+
+describe('ingress expiry and effective canister ids', () => {
+  it('[EXE-INGRESS-EXPIRY.1] expiry bounds at submission; an expired message never executes and is pruned; answered ones become done', () => {
+    const { state, id } = uni();
+    const arg = prog().replyData('hi').build();
+    const past = submitIngress(state, { sender: ANONYMOUS, canister: id, method: 'update', arg, expiry: state.time - 1n });
+    expect(E.isLeft(past) && past.left.kind === 'Rejected' && past.left.error.code).toBe('InvalidIngressExpiry');
+    const far = submitIngress(state, { sender: ANONYMOUS, canister: id, method: 'update', arg, expiry: state.time + 400n * SECOND });
+    expect(E.isLeft(far) && far.left.kind === 'Rejected' && far.left.error.message).toMatch(/^Invalid request expiry: /);
+    // two messages expiring in 60 s: one is answered, the other waits too long
+    const a = submitIngress(state, { sender: ANONYMOUS, canister: id, method: 'update', arg, expiry: state.time + 60n * SECOND, nonce: new Uint8Array([1]) });
+    if (E.isLeft(a)) throw new Error('a');
+    const b = submitIngress(a.right.state, { sender: ANONYMOUS, canister: id, method: 'update', arg, expiry: state.time + 60n * SECOND, nonce: new Uint8Array([2]) });
+    if (E.isLeft(b)) throw new Error('b');
+    let s = b.right.state;
+    const ids = [a.right.output.messageId, b.right.output.messageId];
+    const first = [...s.messages.entries()].find(([, m]) => m.kind === 'call' && m.origin.kind === 'ingress' && m.origin.messageId === ids[0])![0];
+    const r1 = executeMessage(s, { message: first });
+    if (E.isLeft(r1)) throw new Error('exec');
+    s = r1.right.state;
+    const t = advance(s, { now: s.time + 61n * SECOND });
+    if (E.isLeft(t)) throw new Error('time');
+    s = t.right.state;
+    const second = executable(s).find((m) => m !== first)!;
+    const late = executeMessage(s, { message: second });
+    expect(E.isLeft(late) && late.left.kind === 'NotEnabled' && late.left.req).toBe('EXE-INGRESS-EXPIRY.1');
+    const p = pruneIngress(s, {});
+    if (E.isLeft(p)) throw new Error('prune');
+    expect(p.right.output.pruned).toBe(2);
+    expect(p.right.state.ingress.get(ids[0]!)!.status).toBe('done');
+    expect(p.right.state.ingress.has(ids[1]!)).toBe(false);
+    expect(p.right.state.messages.has(second)).toBe(false);
+  });
+
+  it('[EXE-INGRESS-SUBMIT.1] the effective canister id must be the destination (for the management canister: the canister the call names)', () => {
+    const { state, id } = uni();
+    const other = userPrincipal(8);
+    const bad = submitIngress(state, { sender: ANONYMOUS, canister: id, method: 'update', arg: new Uint8Array(), effectiveCanisterId: other });
+    expect(E.isLeft(bad) && bad.left.kind === 'Rejected' && bad.left.error.code).toBe('InvalidEffectiveCanisterId');
+    expect(E.isRight(submitIngress(state, { sender: ANONYMOUS, canister: id, method: 'update', arg: new Uint8Array(), effectiveCanisterId: id }))).toBe(true);
+    const statusArg = new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: toDfinity(id) }]));
+    expect(E.isRight(submitIngress(state, { sender: ANONYMOUS, canister: MANAGEMENT_CANISTER, method: 'canister_status', arg: statusArg, effectiveCanisterId: id }))).toBe(true);
+    const mis = submitIngress(state, { sender: ANONYMOUS, canister: MANAGEMENT_CANISTER, method: 'canister_status', arg: statusArg, effectiveCanisterId: other });
+    expect(E.isLeft(mis)).toBe(true);
+    // raw_rand names no canister: refused whatever the effective canister id
+    expect(E.isLeft(submitIngress(state, { sender: ANONYMOUS, canister: MANAGEMENT_CANISTER, method: 'raw_rand', arg: CANDID_EMPTY, effectiveCanisterId: id }))).toBe(true);
+    // provisional creation: any effective canister id
+    expect(E.isRight(submitIngress(state, { sender: ANONYMOUS, canister: MANAGEMENT_CANISTER, method: 'provisional_create_canister_with_cycles', arg: CANDID_EMPTY, effectiveCanisterId: other }))).toBe(true);
+  });
+});

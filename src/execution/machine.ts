@@ -88,7 +88,15 @@ export const initExec = (cfg: ExecInit): E.Either<{ code: string; message: strin
 
 // ---------------------------------------------------------------- actions
 
-const SubmitCodec = Rec('SubmitIngress', { sender: PrincipalText, canister: PrincipalText, method: t.string as unknown as t.Type<string, ItfValue, unknown>, arg: Blob(), message_id: Opt(t.string as unknown as t.Type<string, ItfValue, unknown>) });
+const SubmitCodec = Rec('SubmitIngress', {
+  sender: PrincipalText,
+  canister: PrincipalText,
+  method: t.string as unknown as t.Type<string, ItfValue, unknown>,
+  arg: Blob(),
+  message_id: Opt(t.string as unknown as t.Type<string, ItfValue, unknown>),
+  expiry: Opt(U64),
+  effective_canister_id: Opt(PrincipalText),
+});
 
 /** A Wasm module, inline (hex) or — in trace files — by path and SHA-256 (resolved by the loader). */
 const WasmCodec = new t.Type<Uint8Array, ItfValue, unknown>(
@@ -153,8 +161,16 @@ const encodeReport = (r: StepReport): ItfValue => ({
   error: r.trapped === undefined ? NONE : some(r.trapped.code),
 });
 
-const action = <A, O>(rule: ActionSpec<ExecState, A, O, never>['rule'], args: t.Decoder<unknown, A>, encodeOutput: (o: O) => ItfValue, reqs: string[], effects?: ActionSpec<ExecState, A, O, never>['effects']): AnyActionSpec<ExecState> =>
-  ({ rule, args, encodeOutput, encodeError: () => ({ '#tup': [] }), reqs, ...(effects ? { effects } : {}) }) satisfies ActionSpec<ExecState, A, O, never> as AnyActionSpec<ExecState>;
+const action = <A, O, Er = never>(
+  rule: ActionSpec<ExecState, A, O, Er>['rule'],
+  args: t.Decoder<unknown, A>,
+  encodeOutput: (o: O) => ItfValue,
+  reqs: string[],
+  effects?: ActionSpec<ExecState, A, O, Er>['effects'],
+  encodeError: (e: Er) => ItfValue = () => ({ '#tup': [] }),
+): AnyActionSpec<ExecState> => ({ rule, args, encodeOutput, encodeError, reqs, ...(effects ? { effects } : {}) }) satisfies ActionSpec<ExecState, A, O, Er> as AnyActionSpec<ExecState>;
+
+const encodeSubmitError = (e: R.SubmitError): ItfValue => ({ code: e.code, message: e.message });
 
 /** The requirements an Execute step exercised, read off its report and the state change. */
 const executeEffects = (b: ExecState, a: ExecState, o: StepReport, args: { message: bigint | number }): readonly string[] => {
@@ -291,12 +307,24 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
   initReqs: ['EXE-STATE.1'],
   actions: {
     SubmitIngress: action(
-      (s, a: t.TypeOf<typeof SubmitCodec>) => R.submitIngress(s, { sender: a.sender, canister: a.canister, method: a.method, arg: a.arg, ...(a.message_id !== undefined ? { messageId: a.message_id } : {}) }),
+      (s, a: t.TypeOf<typeof SubmitCodec>) =>
+        R.submitIngress(s, {
+          sender: a.sender,
+          canister: a.canister,
+          method: a.method,
+          arg: a.arg,
+          ...(a.message_id !== undefined ? { messageId: a.message_id } : {}),
+          ...(a.expiry !== undefined ? { expiry: a.expiry } : {}),
+          ...(a.effective_canister_id !== undefined ? { effectiveCanisterId: a.effective_canister_id } : {}),
+        }),
       SubmitCodec,
       (o: { messageId: string }) => ({ message_id: o.messageId }),
       ['EXE-INGRESS-SUBMIT.1'],
+      undefined,
+      encodeSubmitError,
     ),
-    InstallCode: action(installCode, InstallCodec, (o: { messageId: string }) => ({ message_id: o.messageId }), ['EXE-INGRESS-SUBMIT.1', 'EXE-INSTALL.1']),
+    InstallCode: action(installCode, InstallCodec, (o: { messageId: string }) => ({ message_id: o.messageId }), ['EXE-INGRESS-SUBMIT.1', 'EXE-INSTALL.1'], undefined, encodeSubmitError),
+    PruneIngress: action(R.pruneIngress, Rec('PruneIngress', {}) as unknown as t.Decoder<unknown, Record<string, never>>, (o: { pruned: number }) => ({ pruned: nat(o.pruned) }), ['EXE-INGRESS-EXPIRY.1']),
     Execute: action(
       (s, a: { message: bigint }) => R.executeMessage(s, { message: Number(a.message) }),
       ExecuteCodec,

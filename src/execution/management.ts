@@ -39,6 +39,16 @@ export const codeChangeTarget = (method: string, arg: Uint8Array): string | unde
   return id === undefined ? undefined : pid(id).text;
 };
 
+/** The `canister_id` a management call's argument names, if it has one. */
+export const canisterIdArg = (method: string, arg: Uint8Array): string | undefined => {
+  if (!isMethod(method)) return undefined;
+  const d = decodeArg(method, arg);
+  if ('err' in d || typeof d.ok !== 'object' || d.ok === null) return undefined;
+  const a = d.ok as Record<string, unknown>;
+  const id = a['canister_id'] ?? a['target_canister'];
+  return id === undefined ? undefined : pid(id).text;
+};
+
 // ---------------------------------------------------------------------------------------
 // Errors ([EXE-MGMT.1]); texts as the replica writes them
 

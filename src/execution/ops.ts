@@ -65,10 +65,13 @@ export const putContext = (s: ExecState, ctx: CallContext): ExecState => ({ ...s
 export const respondTo = (s: ExecState, origin: Origin, response: Response, refund: bigint, error?: UserError): ExecState => {
   switch (origin.kind) {
     case 'ingress': {
-      const st: IngressStatus =
-        response.kind === 'reply'
-          ? { status: 'replied', time: s.time, reply: response.data }
-          : { status: 'rejected', time: s.time, code: response.code, message: response.message, errorCode: error ? errorCodeText(error.code) : '' };
+      const expiry = s.ingress.get(origin.messageId)?.expiry;
+      const st: IngressStatus = {
+        ...(response.kind === 'reply'
+          ? { status: 'replied' as const, time: s.time, reply: response.data }
+          : { status: 'rejected' as const, time: s.time, code: response.code, message: response.message, errorCode: error ? errorCodeText(error.code) : '' }),
+        ...(expiry !== undefined ? { expiry } : {}),
+      };
       return { ...s, ingress: s.ingress.set(origin.messageId, st) };
     }
     case 'canister': {

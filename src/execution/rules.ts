@@ -10,7 +10,8 @@ import { notEnabled, ok, reject, type Result } from '../core/machine.js';
 import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
 import { errorCodeText, type UserError } from './errors.js';
 import { executeCall, executeResponse, executeSystemTask, inspect, resumeSlice, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
-import { codeChangeTarget, executeManagement } from './management.js';
+import { canisterIdArg, codeChangeTarget, executeManagement } from './management.js';
+import { parsePrincipal } from '../core/principal.js';
 import { dequeue, enqueue, isHead } from './ops.js';
 import type { ExecState } from './state.js';
 
@@ -22,18 +23,54 @@ export interface SubmitIngressArgs {
   /** the request id; derived from the content and a nonce when absent */
   readonly messageId?: string;
   readonly nonce?: Uint8Array;
+  /** the request's `ingress_expiry` (ns); none: the message does not expire */
+  readonly expiry?: bigint;
+  /** the effective canister id of the request, when it came through the HTTP interface */
+  readonly effectiveCanisterId?: Principal;
 }
+
+/** The replica's bounds on ingress expiry: at most 5 minutes ahead, plus 60 s of client clock drift. */
+export const MAX_INGRESS_TTL = 300_000_000_000n;
+export const PERMITTED_DRIFT = 60_000_000_000n;
+
+/** Why an ingress message is refused at the boundary. */
+export type SubmitError =
+  | { readonly code: 'InvalidIngressExpiry'; readonly message: string }
+  | { readonly code: 'InvalidEffectiveCanisterId'; readonly message: string };
+
+/** The canister a call names as its effective destination (the interface spec's rules). */
+const effectiveTarget = (a: SubmitIngressArgs): Principal | 'any' | undefined => {
+  if (a.canister.text !== MANAGEMENT_CANISTER.text) return a.canister;
+  if (a.method === 'provisional_create_canister_with_cycles') return 'any';
+  const t = codeChangeTarget(a.method, a.arg) ?? canisterIdArg(a.method, a.arg);
+  return t === undefined ? undefined : (parsePrincipal(t) as Principal);
+};
 
 const contentId = (a: SubmitIngressArgs, nonce: Uint8Array): string =>
   toHex(sha256(new Uint8Array([...a.sender.bytes, 0, ...a.canister.bytes, 0, ...utf8(a.method), 0, ...a.arg, 0, ...nonce])));
 
 /** [EXE-INGRESS-SUBMIT.1] an ingress message is recorded as received and queued on its own. */
-export const submitIngress: (s: ExecState, a: SubmitIngressArgs) => Result<ExecState, { readonly messageId: string }, never> = (s, a) => {
+export const submitIngress: (s: ExecState, a: SubmitIngressArgs) => Result<ExecState, { readonly messageId: string }, SubmitError> = (s, a) => {
+  // [EXE-INGRESS-EXPIRY.1] the expiry must lie between now and now + 5 min (+ drift)
+  if (a.expiry !== undefined && (a.expiry < s.time || a.expiry > s.time + MAX_INGRESS_TTL + PERMITTED_DRIFT))
+    return reject('EXE-INGRESS-EXPIRY.1', {
+      code: 'InvalidIngressExpiry',
+      message: `Invalid request expiry: Specified ingress_expiry not within expected range: Minimum allowed expiry: ${s.time}, Maximum allowed expiry: ${s.time + MAX_INGRESS_TTL + PERMITTED_DRIFT}, Provided expiry: ${a.expiry}`,
+    });
+  // [EXE-INGRESS-SUBMIT.1] the effective canister id must be the call's destination
+  if (a.effectiveCanisterId !== undefined) {
+    const t = effectiveTarget(a);
+    if (t === undefined || (t !== 'any' && t.text !== a.effectiveCanisterId.text))
+      return reject('EXE-INGRESS-SUBMIT.1', {
+        code: 'InvalidEffectiveCanisterId',
+        message: t === undefined ? `Call to ${a.method} of the management canister is rejected: it names no canister` : `Specified CanisterId ${t.text} does not match effective canister id in URL ${a.effectiveCanisterId.text}`,
+      });
+  }
   // without an explicit id: a digest of the content and nonce, or (no nonce) the subnet's next
   // message number, which no other message of this state has
   const messageId = a.messageId ?? (a.nonce !== undefined ? contentId(a, a.nonce) : `m${s.nextId.toString(16).padStart(8, '0')}`);
   if (s.ingress.has(messageId)) return notEnabled('EXE-INGRESS-SUBMIT.1', `message ${messageId} was already submitted`);
-  const s1: ExecState = { ...s, ingress: s.ingress.set(messageId, { status: 'received', time: s.time }) };
+  const s1: ExecState = { ...s, ingress: s.ingress.set(messageId, { status: 'received', time: s.time, ...(a.expiry !== undefined ? { expiry: a.expiry } : {}) }) };
   const s2 = enqueue(s1, {
     kind: 'call',
     queue: `ingress:${messageId}`,
@@ -53,6 +90,11 @@ export const executeMessage: (s: ExecState, a: { readonly message: number }) => 
   const m = s.messages.get(a.message);
   if (m === undefined) return notEnabled('EXE-EXECUTE.1', `no message ${a.message} is pending`);
   if (!isHead(s, a.message)) return notEnabled('EXE-ORDER.1', `message ${a.message} is not at the head of its queue ${m.queue}`);
+  // [EXE-INGRESS-EXPIRY.1] an ingress message past its expiry never starts processing
+  if (m.kind === 'call' && m.origin.kind === 'ingress') {
+    const e = s.ingress.get(m.origin.messageId)?.expiry;
+    if (e !== undefined && e < s.time) return notEnabled('EXE-INGRESS-EXPIRY.1', `ingress message ${m.origin.messageId} expired at ${e}`);
+  }
   // [EXE-DTS.1] a canister with a paused execution runs nothing else (nor is its code changed) until it completes
   const target = m.kind === 'response' ? m.canister : m.callee.text === MANAGEMENT_CANISTER.text ? codeChangeTarget(m.method, m.arg) : m.callee.text;
   if (target !== undefined && s.paused.has(target)) return notEnabled('EXE-DTS.1', `canister ${target} has a paused execution`);
@@ -68,6 +110,25 @@ export const executeMessage: (s: ExecState, a: { readonly message: number }) => 
 export const resumeExecution: (s: ExecState, a: { readonly canister: Principal }) => Result<ExecState, StepReport, never> = (s, a) => {
   const r = resumeSlice(s, a.canister.text);
   return r === undefined ? notEnabled('EXE-DTS.1', `canister ${a.canister.text} has no paused execution`) : ok(r[0], r[1]);
+};
+
+/**
+ * [EXE-INGRESS-EXPIRY.1] after their expiry, ingress messages that never started are dropped
+ * (with their history entry), and answered ones become `done` (their answer is forgotten).
+ */
+export const pruneIngress: (s: ExecState, a: Record<string, never>) => Result<ExecState, { readonly pruned: number }, never> = (s) => {
+  let st = s;
+  let pruned = 0;
+  for (const [id, e] of s.ingress.entries()) {
+    if (e.expiry === undefined || e.expiry >= s.time || e.status === 'done' || e.status === 'processing') continue;
+    pruned++;
+    if (e.status === 'received') {
+      const q = st.queues.get(`ingress:${id}`);
+      if (q !== undefined) for (const m of q) st = withdraw(st, m);
+      st = { ...st, ingress: st.ingress.delete(id) };
+    } else st = { ...st, ingress: st.ingress.set(id, { status: 'done', time: s.time, expiry: e.expiry }) };
+  }
+  return ok(st, { pruned });
 };
 
 /** The reject a best-effort call gets when its deadline passes ([EXE-BEST-EFFORT.1]). */

@@ -142,12 +142,16 @@ export type Message =
       readonly refund: bigint;
     };
 
-export type IngressStatus =
+export type IngressStatus = (
   | { readonly status: 'received'; readonly time: bigint }
   | { readonly status: 'processing'; readonly time: bigint }
   | { readonly status: 'replied'; readonly time: bigint; readonly reply: Uint8Array }
   | { readonly status: 'rejected'; readonly time: bigint; readonly code: number; readonly message: string; readonly errorCode: string }
-  | { readonly status: 'done'; readonly time: bigint };
+  | { readonly status: 'done'; readonly time: bigint }
+) & {
+  /** the message's ingress expiry, if it has one ([EXE-INGRESS-EXPIRY.1]) */
+  readonly expiry?: bigint;
+};
 
 export interface ExecConfig {
   /** first canister index of this subnet's range */
