@@ -12,6 +12,7 @@
  * `canisters/motoko/<name>/Main.mo` (with its sibling `.mo` files) or `canisters/wat/<name>.wat`.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -52,7 +53,7 @@ export const compilerVersions = (): { readonly motoko: string; readonly wabt: st
 
 const enc = new TextEncoder();
 /** The cache format; bump to invalidate every entry. */
-const CACHE_FORMAT = 'icspec-compile-cache-v1';
+const CACHE_FORMAT = 'icspec-compile-cache-v2';
 
 /** Length-prefixed concatenation, so that no two different inputs hash alike. */
 const framed = (parts: readonly string[]): Uint8Array => {
@@ -157,13 +158,16 @@ const loadMoc = (): Promise<Moc> => {
 
 const SEVERITY: Readonly<Record<number, string>> = { 1: 'error', 2: 'warning', 3: 'info', 4: 'hint' };
 
-let compileSeq = 0;
 
 /**
  * Compile a Motoko program (`files`: path → text, paths relative to one virtual directory;
  * `main`: the actor file) for the IC, with moc's defaults (enhanced orthogonal persistence,
  * 64-bit memory). Imports `mo:core/…` resolve to the `core` package bundled with moc.js.
  * Rejects with moc's diagnostics (`file:line:col: error [code] message`) if it does not compile.
+ *
+ * Each compilation runs in a process of its own (`moc-worker.js`): moc.js keeps state between
+ * compilations in one process, and the bytes it produces depend on what it compiled before, so
+ * only a fresh compiler gives the same module for the same sources every time.
  */
 export const compileMotoko = async (files: Readonly<Record<string, string>>, main: string): Promise<MotokoOutput> => {
   if (!(main in files)) throw new Error(`compileMotoko: main file ${main} is not among the files (${Object.keys(files).join(', ')})`);
@@ -174,8 +178,36 @@ export const compileMotoko = async (files: Readonly<Record<string, string>>, mai
     const did = wasm && readCached(join(dir, `${key}.did`));
     if (wasm && did) return { wasm: u8(wasm), candid: did.toString('utf8') };
   }
+  const worker = join(packageRoot(), 'dist', 'src', 'toolchain', 'moc-worker.js');
+  let out: MotokoOutput;
+  if (existsSync(worker)) {
+    const r = spawnSync(process.execPath, [worker], { input: JSON.stringify({ files, main }), maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
+    let res: { wasm?: string; candid?: string; error?: string };
+    try {
+      res = JSON.parse(r.stdout) as typeof res;
+    } catch {
+      throw new Error(`moc: the compiler process failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
+    }
+    if (res.error !== undefined) throw new Error(res.error);
+    out = { wasm: u8(Buffer.from(res.wasm!, 'base64')), candid: res.candid! };
+  } else out = await compileMotokoHere(files, main); // not built yet: in this process
+  store(key, out.wasm, out.candid);
+  return out;
+};
+
+/**
+ * Compile a Motoko program (`files`: path → text, paths relative to one virtual directory;
+ * `main`: the actor file) for the IC, with moc's defaults (enhanced orthogonal persistence,
+ * 64-bit memory). Imports `mo:core/…` resolve to the `core` package bundled with moc.js.
+ * Rejects with moc's diagnostics (`file:line:col: error [code] message`) if it does not compile.
+ */
+export const compileMotokoHere = async (files: Readonly<Record<string, string>>, main: string): Promise<MotokoOutput> => {
+  if (!(main in files)) throw new Error(`compileMotoko: main file ${main} is not among the files (${Object.keys(files).join(', ')})`);
+  const key = motokoCacheKey(files, main);
   const mo = await loadMoc();
-  const root = `/icspec-src/${process.pid}-${compileSeq++}-${key.slice(0, 16)}`;
+  // a path that depends only on the sources: moc embeds file paths (e.g. in assertion messages),
+  // so a path with the process id would make the module differ from one compilation to the next
+  const root = `/icspec-src/${key.slice(0, 16)}`;
   const paths = Object.keys(files).map((f) => `${root}/${f}`);
   Object.entries(files).forEach(([f, text]) => mo.write(`${root}/${f}`, text));
   try {
@@ -198,9 +230,7 @@ export const compileMotoko = async (files: Readonly<Record<string, string>>, mai
       }
       throw new Error(`moc: ${main} does not compile:\n${diags || (e instanceof Error ? e.message : String(e))}`);
     }
-    const wasm = new Uint8Array(out.wasm);
-    store(key, wasm, out.candid);
-    return { wasm, candid: out.candid };
+    return { wasm: new Uint8Array(out.wasm), candid: out.candid };
   } finally {
     paths.forEach((p) => {
       try {
