@@ -33,7 +33,7 @@
  *          --modes=direct,scheduler,direct_message_id_given (for profiling one mode)
  */
 import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
-import { execSync } from 'node:child_process';
+import { gitInfo } from './git-info.js';
 import { IDL } from '@dfinity/candid';
 import * as E from 'fp-ts/lib/Either.js';
 import { PMap } from '../src/core/pmap.js';
@@ -658,16 +658,6 @@ const beyondPages = (x: { heap_used_bytes: number; external_bytes: number }, pag
 
 // ---------------------------------------------------------------- environment
 
-const gitInfo = (): { commit: string; dirty_src: string[] } | string => {
-  try {
-    const o = { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] };
-    const commit = execSync('git rev-parse --short HEAD', o).toString().trim();
-    const dirty = execSync('git status --porcelain -- src', o).toString().split('\n').filter(Boolean).map((l) => l.trim());
-    return { commit, dirty_src: dirty };
-  } catch {
-    return 'unavailable';
-  }
-};
 
 // ---------------------------------------------------------------- main
 

@@ -23,7 +23,7 @@
 import { cpus, platform, release, arch, totalmem, tmpdir, loadavg } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execSync } from 'node:child_process';
+import { gitInfo } from './git-info.js';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import * as E from 'fp-ts/lib/Either.js';
 import { fromHex } from '../src/core/bytes.js';
@@ -409,17 +409,6 @@ const decodeBench = (ep: Endpoint) => {
   };
 };
 
-/** The measured source: commit and the files of src/ changed since (figures depend on them). */
-const gitInfo = (): { commit: string; dirty_src: string[] } | string => {
-  try {
-    const o = { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] };
-    const commit = execSync('git rev-parse --short HEAD', o).toString().trim();
-    const dirty = execSync('git status --porcelain -- src', o).toString().split('\n').filter(Boolean).map((l) => l.trim());
-    return { commit, dirty_src: dirty };
-  } catch {
-    return 'unavailable';
-  }
-};
 
 // ---------------------------------------------------------------- main
 const main = async (): Promise<void> => {
