@@ -40,7 +40,7 @@ import { PMap } from '../src/core/pmap.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, type Principal } from '../src/core/principal.js';
 import { fromDfinity, METHODS, toDfinity, type MethodName } from '../src/execution/candid.js';
 import { APPLICATION_SUBNET } from '../src/execution/config.js';
-import { executeMessage, query, resumeExecution, submitIngress } from '../src/execution/rules.js';
+import { certify, executeMessage, query, resumeExecution, submitIngress } from '../src/execution/rules.js';
 import { runRound } from '../src/execution/scheduler.js';
 import { dropLive } from '../src/execution/runtime.js';
 import { emptyState, type ExecState, type IngressStatus } from '../src/execution/state.js';
@@ -178,7 +178,10 @@ const withCanister = (wasm: Uint8Array, arg?: Uint8Array): { state: ExecState; i
   return { state: installCode(c.state, c.id, wasm, arg), id: c.id };
 };
 
-const queryReply = (s: ExecState, canister: Principal, method: string, arg: Uint8Array): Uint8Array => {
+const queryReply = (s0: ExecState, canister: Principal, method: string, arg: Uint8Array): Uint8Array => {
+  // queries read the last certified state: certify the state as it is now
+  const c = certify(s0, {});
+  const s = E.isRight(c) ? c.right.state : s0;
   const r = query(s, { sender: ANONYMOUS, canister, method, arg });
   if (E.isLeft(r)) throw new Error('query not enabled');
   const o = r.right.output;

@@ -992,3 +992,14 @@ describe('ingress expiry and effective canister ids', () => {
     expect(E.isRight(submitIngress(state, { sender: ANONYMOUS, canister: MANAGEMENT_CANISTER, method: 'provisional_create_canister_with_cycles', arg: CANDID_EMPTY, effectiveCanisterId: other }))).toBe(true);
   });
 });
+
+describe('management queries', () => {
+  it('[EXE-MGMT-CONTROLLER.1] canister_status as a query: for controllers only', () => {
+    const { state, id } = uni();
+    const arg = new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal })], [{ canister_id: toDfinity(id) }]));
+    const r = q(state, MANAGEMENT_CANISTER, 'canister_status', arg);
+    expect(r.kind).toBe('reply');
+    const no = q(state, MANAGEMENT_CANISTER, 'canister_status', arg, userPrincipal(2));
+    expect(no.kind === 'reject' && no.errorCode).toBe('IC0512');
+  });
+});

@@ -11,6 +11,7 @@ import { applyOk, getCanister, logExecution, newContext, putCanister, putContext
 import type { ExecResult, WasmState } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
 import { callLedger } from './ledger-canister.js';
+import { statusRecord } from './management.js';
 import { decodeArg, encodeRet, fromDfinity } from './candid.js';
 import type { Callback, Canister, ExecState, Message, Origin } from './state.js';
 
@@ -343,6 +344,22 @@ export const inspect = (s: ExecState, sender: Principal, canister: string, metho
  * controllers, or for anyone when the log is public.
  */
 const managementQuery = (s: ExecState, sender: Principal, method: string, arg: Uint8Array): Answer => {
+  if (method === 'canister_status') {
+    // `canister_status` is also a query of the management canister ([EXE-MGMT-CONTROLLER.1])
+    const d = decodeArg('canister_status', arg);
+    if ('err' in d) return { error: userError('InvalidManagementPayload', `Error decoding candid: ${d.err}`) };
+    const id = fromDfinity((d.ok as { canister_id: Parameters<typeof fromDfinity>[0] }).canister_id);
+    const c = getCanister(s, id.text);
+    if (c === undefined) return { error: canisterNotFound(id.text) };
+    if (!c.controllers.some((p) => p.text === sender.text))
+      return {
+        error: userError(
+          'CanisterInvalidController',
+          `Only the controllers of the canister ${c.id.text} can control it.\nCanister's controllers: ${c.controllers.map((p) => p.text).join(' ')}\nSender's ID: ${sender.text}`,
+        ),
+      };
+    return { response: { kind: 'reply', data: encodeRet('canister_status', [statusRecord(c)]) } };
+  }
   if (method !== 'fetch_canister_logs') return { error: userError('CanisterMethodNotFound', `Management canister has no query method '${method}'`) };
   const d = decodeArg('fetch_canister_logs', arg);
   if ('err' in d) return { error: userError('InvalidManagementPayload', `Error decoding candid: ${d.err}`) };

@@ -507,7 +507,8 @@ const snapshotValue = (x: Canister['snapshots'][number]) => ({ id: fromHex(x.id)
 // ---------------------------------------------------------------------------------------
 // canister_status and canister_info values
 
-const statusRecord = (c: Canister) => ({
+/** The `canister_status` record of a canister. */
+export const statusRecord = (c: Canister) => ({
   status: { [c.status]: null },
   version: c.version,
   settings: {

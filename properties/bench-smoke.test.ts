@@ -1,0 +1,23 @@
+/**
+ * The execution benchmark still runs (a smoke run with tiny sizes): it asserts what the
+ * benchmark produces, never how fast (speed targets are checked by `npm run bench`, not here).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { packageRoot } from '../src/core/root.js';
+
+it('the execution benchmark runs and reports every figure of its targets', () => {
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', join(packageRoot(), 'dist', 'bench', 'execution.js'), '--reps=1', '--seconds=0.05', '--warmup-seconds=0', '--warmup-runs=0', '--canisters=40', '--mem-reps=1'],
+    { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 },
+  );
+  expect(r.status, r.stderr.slice(-2000)).toBe(0);
+  const j = JSON.parse(r.stdout) as { targets: Array<{ name: string; value: unknown; met: unknown }> };
+  expect(j.targets).toHaveLength(5);
+  for (const t of j.targets) {
+    expect(typeof t.value, t.name).toBe('number');
+    expect(typeof t.met, t.name).toBe('boolean');
+  }
+});
