@@ -32,8 +32,7 @@
  * Options: --reps=3 --seconds=1.5 --warmup-runs=1 --warmup-seconds=5 --canisters=10000 --mem-reps=3 --only=counter,minimal,v8,loop,bigmem,memory
  *          --modes=direct,scheduler,direct_message_id_given (for profiling one mode)
  */
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
-import { gitInfo } from './git-info.js';
+import { environment, gitInfo } from './env.js';
 import { IDL } from '@dfinity/candid';
 import * as E from 'fp-ts/lib/Either.js';
 import { PMap } from '../src/core/pmap.js';
@@ -717,18 +716,7 @@ const main = async (): Promise<void> => {
 
   const out = {
     benchmark: 'icspec execution machine',
-    environment: {
-      node: process.version,
-      v8: process.versions.v8,
-      os: `${platform()} ${release()} ${arch()}`,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      total_mem_mb: MB(totalmem()),
-      expose_gc: hasGc,
-      node_flags: process.execArgv,
-      git_at_start: git0,
-      load_average_at_end: loadavg().map((x) => round(x, 2)),
-    },
+    environment: environment(git0),
     parameters: { runs: REPS, warmup_runs_at_least: WARMUP_RUNS, warmup_seconds_at_least: WARMUP_SECONDS, run_seconds: RUN_SECONDS, canisters: N_CANISTERS, memory_runs: MEM_REPS, subnet: 'APPLICATION_SUBNET (update limit 40B, slice 2B)', statistic: 'median of runs' },
     updates: {
       motoko_counter: counter && {

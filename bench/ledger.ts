@@ -20,10 +20,10 @@
  * reroots, PVec is immutable): every replay starts from it; re-rooting back to it happens (untimed)
  * before each run.
  */
-import { cpus, platform, release, arch, totalmem, tmpdir, loadavg } from 'node:os';
+import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitInfo } from './git-info.js';
+import { environment, gitInfo } from './env.js';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import * as E from 'fp-ts/lib/Either.js';
 import { fromHex } from '../src/core/bytes.js';
@@ -445,18 +445,7 @@ const main = async (): Promise<void> => {
   sampleRss();
   const out = {
     benchmark: 'icspec ledger replay',
-    environment: {
-      node: process.version,
-      v8: process.versions.v8,
-      os: `${platform()} ${release()} ${arch()}`,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      total_mem_mb: MB(totalmem()),
-      expose_gc: hasGc,
-      node_flags: process.execArgv,
-      git_at_start: git0,
-      load_average_at_end: loadavg().map((x) => round(x, 2)),
-    },
+    environment: environment(git0),
     parameters: { sizes: SIZES, steps_per_run: STEPS, warmup_steps: WARMUP, runs: REPS, seed: SEED, step_interval_ns: STEP_NS.toString(), initial_balance_e8s: INITIAL_BALANCE.toString(), principals: '29-byte self-authenticating-like, default subaccount' },
     setup: setups,
     replay: Object.fromEntries(
