@@ -1003,3 +1003,17 @@ describe('management queries', () => {
     expect(no.kind === 'reject' && no.errorCode).toBe('IC0512');
   });
 });
+
+describe('management methods for canisters only', () => {
+  it('[EXE-MGMT.1] create_canister, raw_rand and canister_info are refused as ingress messages', () => {
+    const { state, id } = uni();
+    for (const [m, arg] of [
+      ['raw_rand', CANDID_EMPTY],
+      ['create_canister', new Uint8Array(IDL.encode([IDL.Record({ settings: IDL.Opt(IDL.Null), sender_canister_version: IDL.Opt(IDL.Nat64) })], [{ settings: [], sender_canister_version: [] }]))],
+      ['canister_info', new Uint8Array(IDL.encode([IDL.Record({ canister_id: IDL.Principal, num_requested_changes: IDL.Opt(IDL.Nat64) })], [{ canister_id: toDfinity(id), num_requested_changes: [] }]))],
+    ] as const) {
+      const d = ingress(state, MANAGEMENT_CANISTER, m, arg);
+      expect(d.status.status === 'rejected' && [d.status.errorCode, d.status.message]).toEqual(['IC0406', `Only canisters can call ic00 method ${m}`]);
+    }
+  });
+});

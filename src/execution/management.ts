@@ -14,7 +14,7 @@ import { appendLog, EMPTY_LOG } from './log.js';
 import { trapLogLine } from './ops.js';
 import { dropLive, freshState, loadModule, type WasmState } from './runtime.js';
 import { run } from './ops.js';
-import type { NO_REPORT as _N, StepReport } from './canister.js';
+import type { StepReport } from './canister.js';
 import type { LedgerState } from '../ledger/types.js';
 import type { Canister, Change, ExecState, Message, Settings } from './state.js';
 
@@ -24,7 +24,6 @@ type Err = { readonly error: UserError; readonly report?: StepReport; readonly s
 type Outcome = Ok | Err | { readonly pending: ExecState };
 
 const EMPTY_STEP: StepReport = { instructions: 0n, slices: 0, debugPrints: [] };
-void (null as unknown as typeof _N);
 
 /**
  * The canister whose code or memories a management call replaces (install, uninstall, snapshot
@@ -91,6 +90,9 @@ export const executeManagement = (s: ExecState, m: Extract<Message, { kind: 'cal
   if (!isMethod(m.method)) return answer(s, { error: unknownMethod(m.method) });
   const d = decodeArg(m.method, m.arg);
   if ('err' in d) return answer(s, { error: invalidPayload(d.err) });
+  // [EXE-MGMT.1] these methods are for canisters only, not for ingress messages
+  if (m.origin.kind === 'ingress' && (m.method === 'create_canister' || m.method === 'raw_rand' || m.method === 'canister_info'))
+    return answer(s, { error: userError('CanisterRejectedMessage', `Only canisters can call ic00 method ${m.method}`) });
   const o = dispatch(s, m.method, m.caller, d.ok as Record<string, unknown>, m);
   if ('pending' in o) return [o.pending, EMPTY_STEP];
   return answer(s, o);
@@ -111,9 +113,9 @@ const withController = (s: ExecState, sender: Principal, idv: unknown, f: (c: Ca
 const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record<string, unknown>, m: Extract<Message, { kind: 'call' }>): Outcome => {
   switch (method) {
     case 'create_canister':
-      return create(s, sender, opt(a['settings']), m.cycles, undefined, m.origin.kind === 'canister');
+      return create(s, sender, opt(a['settings']), m.cycles, undefined);
     case 'provisional_create_canister_with_cycles':
-      return create(s, sender, opt(a['settings']), opt<bigint>(a['amount']) ?? DEFAULT_PROVISIONAL_CYCLES, opt(a['specified_id']), m.origin.kind === 'canister');
+      return create(s, sender, opt(a['settings']), opt<bigint>(a['amount']) ?? DEFAULT_PROVISIONAL_CYCLES, opt(a['specified_id']));
     case 'provisional_top_up_canister': {
       const id = pid(a['canister_id']);
       const c = getCanister(s, id.text);
@@ -258,8 +260,7 @@ export const withLedgerCanister = (s: ExecState, id: Principal, ledger: LedgerSt
   return { ...putCanister(s, c), canisterOrder: [...s.canisterOrder, id.text] };
 };
 
-const create = (s: ExecState, sender: Principal, settings: Record<string, unknown> | undefined, cycles: bigint, specified: unknown, fromCanister: boolean): Outcome => {
-  void fromCanister;
+const create = (s: ExecState, sender: Principal, settings: Record<string, unknown> | undefined, cycles: bigint, specified: unknown): Outcome => {
   let id: Principal;
   let next = s.nextCanister;
   if (specified !== undefined) {
