@@ -215,7 +215,7 @@ const documented = (language: 'motoko' | 'wat', source: string): { update: strin
     const all = sorted(new Set([...source.matchAll(/^\/\/\/\s+(\w+)\(/gm)].map((m) => m[1]!)));
     return { update: [], query: [], composite: [], all };
   }
-  const header = source.split('\n').filter((l, i, ls) => ls.slice(0, i + 1).every((x) => x.startsWith(';;'))).join('\n');
+  const header = source.split("\n").filter((_l, i, ls) => ls.slice(0, i + 1).every((x) => x.startsWith(";;"))).join("\n");
   const of = (kind: string) => sorted(new Set([...header.matchAll(new RegExp(`canister_${kind}\\s+(\\w+)`, 'g'))].map((m) => m[1]!)));
   const update = of('update');
   const query = of('query');

@@ -122,7 +122,7 @@ export const resumeSlice = (s: ExecState, canister: string): [ExecState, StepRep
 
 const complete = (s: ExecState, k: Completion): [ExecState, StepReport] => {
   const c = getCanister(s, k.canister)!;
-  if (k.kind === 'finish' || k.result.outcome.kind === 'ok' || k.cleanup === undefined) return finish(s, c, k.ctx, k.result, k.kind === 'finish' ? k.bumpVersion : true, false);
+  if (k.kind === 'finish' || k.result.outcome.kind === 'ok' || k.cleanup === undefined) return finish(s, c, k.ctx, k.result, k.kind === 'finish' ? k.bumpVersion : true);
   return cleanup(s, c, k.ctx, k.result, k.cleanup);
 };
 
@@ -131,7 +131,7 @@ const complete = (s: ExecState, k: Completion): [ExecState, StepReport] => {
  * but the context's record of it ([EXE-TRAP-ROLLBACK.1]); a query run as an update keeps no
  * state change ([EXE-QUERY.1]).
  */
-const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVersion: boolean, discardState: boolean): [ExecState, StepReport] => {
+const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVersion: boolean): [ExecState, StepReport] => {
   const ctx = s.contexts.get(ctxId)!;
   const report: StepReport = { instructions: r.instructions, slices: r.slices, debugPrints: r.debugPrints };
   if (r.outcome.kind === 'trap') {
@@ -139,7 +139,7 @@ const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVer
     const s1 = putContext(logExecution(s, c.id.text, r.debugPrints, r.outcome.trap), { ...ctx, lastTrap: e, instructions: ctx.instructions + r.instructions });
     return [settleContext(s1, ctxId, () => didNotReply(c.id.text)), { ...report, trapped: e }];
   }
-  void discardState; // a query run as an update was executed with persist = false: its state is the input's
+  // (a query run as an update was executed with persist = false: its state is the input's)
   const s1 = logExecution(applyOk(s, c, ctx, r.outcome, r.instructions, bumpVersion), c.id.text, r.debugPrints);
   return [settleContext(s1, ctxId, () => didNotReply(c.id.text)), report];
 };
@@ -179,7 +179,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
 
 /** [EXE-CLEANUP.1] the callback trapped: run the cleanup callback on the state before it. */
 const cleanup = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, fn: NonNullable<Callback['cleanup']>): [ExecState, StepReport] => {
-  if (r.outcome.kind !== 'trap' || c.wasm === undefined) return finish(s, c, ctxId, r, true, false);
+  if (r.outcome.kind !== 'trap' || c.wasm === undefined) return finish(s, c, ctxId, r, true);
   let st = s;
   const ctx = s.contexts.get(ctxId)!;
   const e = trapError(c.id.text, r.outcome.trap);

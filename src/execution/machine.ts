@@ -9,11 +9,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { toHex } from '../core/bytes.js';
 import type { ActionSpec, AnyActionSpec, Invariant, Machine } from '../core/machine.js';
-import { ok } from '../core/machine.js';
 import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
 import { checkAccountId, type AccountIdHex } from '../ledger/account.js';
 import { init as ledgerInit } from '../ledger/rules.js';
-import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64, Unit } from '../trace/codecs.js';
+import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64 } from '../trace/codecs.js';
 import { map, NONE, some, variant, type ItfValue } from '../trace/itf.js';
 import type { StepReport } from './canister.js';
 import { errorCodeText, type UserError } from './errors.js';
@@ -365,5 +364,3 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
   invariants,
 };
 
-void ok;
-void Unit;

@@ -344,9 +344,8 @@ class Host {
   }
 
   // ---- stable memory ([EXE-STABLE.1])
-  stableBounds(offset: number, size: number, what: string): void {
+  stableBounds(offset: number, size: number): void {
     if (offset + size > this.stable.byteLength) throw new HostTrap({ kind: 'Wasm', message: 'stable memory out of bounds' });
-    void what;
   }
 }
 
@@ -600,7 +599,7 @@ const stableAccess = (h: Host, fn: string, off: number | bigint, size: number | 
   h.charge(fn, n);
   if (is32 && h.stable.wasmPages > 65536) violation('32 bit stable memory api used on a memory larger than 4GB');
   const o = h.num(off);
-  h.stableBounds(o, n, fn);
+  h.stableBounds(o, n);
   return [o, n];
 };
 
@@ -645,14 +644,14 @@ const takeDirty = (live: Live): number[] => (live.dirty === undefined ? [] : tak
 // ---------------------------------------------------------------------------------------
 // Instantiation
 
-const instantiate = (module: CanisterModule, canister: string): Live => {
+const instantiate = (module: CanisterModule): Live => {
   const host = new Host();
   const ic0 = ic0Imports(host);
   const imports: Record<string, Record<string, unknown>> = {
     ic0,
     __: {
       out_of_instructions: () => host.outOfInstructions(),
-      try_grow_wasm_memory: (result: number | bigint, delta: number | bigint) => tryGrow(host, result, delta),
+      try_grow_wasm_memory: (result: number | bigint) => tryGrow(host, result),
     },
   };
   const mi = module.inst.memoryImport;
@@ -679,12 +678,11 @@ const instantiate = (module: CanisterModule, canister: string): Live => {
     host,
   };
   if (live.memory !== undefined && live.dirty !== undefined) ensureDirtyCovers(live.dirty, live.memory.buffer.byteLength);
-  void canister;
   return live;
 };
 
 /** After a native `memory.grow`: the Wasm memory limit, and the write barrier's bytemap grows too. */
-const tryGrow = (h: Host, result: number | bigint, delta: number | bigint): number | bigint => {
+const tryGrow = (h: Host, result: number | bigint): number | bigint => {
   if (Number(result) === -1) return result;
   const live = h.live;
   const bytes = BigInt(live.memory!.buffer.byteLength);
@@ -694,7 +692,6 @@ const tryGrow = (h: Host, result: number | bigint, delta: number | bigint): numb
     throw new HostTrap({ kind: 'WasmMemoryLimitExceeded', limit, used: bytes });
   }
   ensureBytemap(live);
-  void delta;
   return result;
 };
 
@@ -717,7 +714,7 @@ const liveFor = (canister: string, state: WasmState): Live => {
   let live = lives.get(canister);
   if (live !== undefined && live.module === state.module && !live.module.inst.needsFreshInstance && live.heap === state.heap && live.globalValues === state.globals) return live;
   // materialize: a fresh instance, the version's pages and globals
-  live = instantiate(state.module, canister);
+  live = instantiate(state.module);
   if (live.memory !== undefined) {
     growMemoryTo(live, state.heap.wasmPages);
     const mem = new Uint8Array(live.memory.buffer);
@@ -753,7 +750,7 @@ export const freshState = (module: CanisterModule, stable: PageMap, keepHeap?: P
   if (keepHeap === undefined)
     for (const seg of module.inst.dataSegments) if (seg.bytes.length > 0) heap = heap.write(Number(seg.offset), seg.bytes);
   // the initial values of the mutable globals: read from a throwaway instance
-  const live = instantiate(module, '');
+  const live = instantiate(module);
   const globals = live.globals.map((g) => g.value as GlobalValue);
   return { module, heap, stable, globals };
 };
