@@ -25,6 +25,8 @@ import * as R from './rules.js';
 import { emptyState, type ExecState } from './state.js';
 
 const nat = (n: number | bigint): ItfValue => BigInt(n);
+/** A text argument (ITF strings are JSON strings). */
+const Text = t.string as unknown as t.Type<string, ItfValue, unknown>;
 
 // ---------------------------------------------------------------- init
 
@@ -90,9 +92,9 @@ export const initExec = (cfg: ExecInit): E.Either<{ code: string; message: strin
 const SubmitCodec = Rec('SubmitIngress', {
   sender: PrincipalText,
   canister: PrincipalText,
-  method: t.string as unknown as t.Type<string, ItfValue, unknown>,
+  method: Text,
   arg: Blob(),
-  message_id: Opt(t.string as unknown as t.Type<string, ItfValue, unknown>),
+  message_id: Opt(Text),
   expiry: Opt(U64),
   effective_canister_id: Opt(PrincipalText),
 });
@@ -116,14 +118,14 @@ const InstallCodec = Rec('InstallCode', {
   mode: t.keyof({ install: null, reinstall: null, upgrade: null, upgrade_keep: null }) as unknown as t.Type<'install' | 'reinstall' | 'upgrade' | 'upgrade_keep', ItfValue, unknown>,
   wasm: WasmCodec,
   arg: Blob(),
-  message_id: Opt(t.string as unknown as t.Type<string, ItfValue, unknown>),
+  message_id: Opt(Text),
 });
 type InstallArgs = t.TypeOf<typeof InstallCodec>;
 
 const ExecuteCodec = Rec('Execute', { message: Nat });
 const TimeCodec = Rec('AdvanceTime', { now: U64 });
 const TaskCodec = Rec('SystemTask', { canister: PrincipalText });
-const QueryCodec = Rec('Query', { sender: PrincipalText, canister: PrincipalText, method: t.string as unknown as t.Type<string, ItfValue, unknown>, arg: Blob() });
+const QueryCodec = Rec('Query', { sender: PrincipalText, canister: PrincipalText, method: Text, arg: Blob() });
 
 const installCandid = IDL.Record({
   mode: IDL.Variant({
