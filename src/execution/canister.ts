@@ -11,7 +11,7 @@ import { applyOk, getCanister, logExecution, newContext, putCanister, putContext
 import type { ExecResult, WasmState } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
 import { callLedger } from './ledger-canister.js';
-import { statusRecord } from './management.js';
+import { notController, statusRecord } from './management.js';
 import { decodeArg, encodeRet, fromDfinity } from './candid.js';
 import type { Callback, Canister, ExecState, Message, Origin } from './state.js';
 
@@ -351,13 +351,7 @@ const managementQuery = (s: ExecState, sender: Principal, method: string, arg: U
     const id = fromDfinity((d.ok as { canister_id: Parameters<typeof fromDfinity>[0] }).canister_id);
     const c = getCanister(s, id.text);
     if (c === undefined) return { error: canisterNotFound(id.text) };
-    if (!c.controllers.some((p) => p.text === sender.text))
-      return {
-        error: userError(
-          'CanisterInvalidController',
-          `Only the controllers of the canister ${c.id.text} can control it.\nCanister's controllers: ${c.controllers.map((p) => p.text).join(' ')}\nSender's ID: ${sender.text}`,
-        ),
-      };
+    if (!c.controllers.some((p) => p.text === sender.text)) return { error: notController(c, sender) };
     return { response: { kind: 'reply', data: encodeRet('canister_status', [statusRecord(c)]) } };
   }
   if (method !== 'fetch_canister_logs') return { error: userError('CanisterMethodNotFound', `Management canister has no query method '${method}'`) };

@@ -11,7 +11,7 @@ import { accountId as accountIdOf, type Account } from '../ledger/account.js';
 import * as L from '../ledger/rules.js';
 import type { LedgerState } from '../ledger/types.js';
 import { fromDfinity, toDfinity } from './candid.js';
-import { fromCanister, userError, type UserError } from './errors.js';
+import { methodNotFound, trapError, type UserError } from './errors.js';
 
 /** `ryjl3-tyaaa-aaaaa-aaaba-cai`, the ICP ledger's id on the NNS subnet. */
 export const ICP_LEDGER_ID: Principal = canisterId(2n);
@@ -175,9 +175,7 @@ export type NativeAnswer =
 /** Execute a call on the ledger canister; `replicated` false for a query call. */
 export const callLedger = (canister: string, s: LedgerState, caller: Principal, method: string, arg: Uint8Array, now: bigint, replicated: boolean): NativeAnswer => {
   const m = Object.prototype.hasOwnProperty.call(METHODS, method) ? METHODS[method] : undefined;
-  const kind = replicated ? 'update' : 'query';
-  if (m === undefined || (!replicated && !m.query))
-    return { kind: 'error', error: userError('CanisterMethodNotFound', fromCanister(canister, `Canister has no ${kind} method '${method}'.`, 'Check that the method being called is exported by the target canister. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#method-not-found')) };
+  if (m === undefined || (!replicated && !m.query)) return { kind: 'error', error: methodNotFound(canister, replicated ? 'update' : 'query', method) };
   let args: unknown[];
   try {
     args = IDL.decode(m.arg, arg);
@@ -190,15 +188,7 @@ export const callLedger = (canister: string, s: LedgerState, caller: Principal, 
 };
 
 /** The ledger traps through `ic0.trap` (a Rust canister's panic). */
-const trapped = (canister: string, message: string): UserError =>
-  userError(
-    'CanisterCalledTrap',
-    fromCanister(
-      canister,
-      `Canister called \`ic0.trap\` with message: '${message}'`,
-      'Consider gracefully handling failures from this canister or altering the canister to handle exceptions. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#trapped-explicitly',
-    ),
-  );
+const trapped = (canister: string, message: string): UserError => trapError(canister, { kind: 'CalledTrap', message });
 
 /** Genesis: the ledger canister with its init arguments ([EXE-NATIVE-LEDGER.1]). */
 export const ledgerGenesis = (init: L.LedgerInit): E.Either<{ code: string; message: string }, LedgerState> => L.init(init);

@@ -16,7 +16,7 @@ import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64 } from '../trace/co
 import { map, NONE, some, variant, type ItfValue } from '../trace/itf.js';
 import type { StepReport } from './canister.js';
 import { errorCodeText, type UserError } from './errors.js';
-import { toDfinity } from './candid.js';
+import { METHODS, toDfinity } from './candid.js';
 import { APPLICATION_SUBNET, SYSTEM_SUBNET } from './config.js';
 import { ICP_LEDGER_ID } from './ledger-canister.js';
 import { withLedgerCanister } from './management.js';
@@ -127,18 +127,6 @@ const TimeCodec = Rec('AdvanceTime', { now: U64 });
 const TaskCodec = Rec('SystemTask', { canister: PrincipalText });
 const QueryCodec = Rec('Query', { sender: PrincipalText, canister: PrincipalText, method: Text, arg: Blob() });
 
-const installCandid = IDL.Record({
-  mode: IDL.Variant({
-    install: IDL.Null,
-    reinstall: IDL.Null,
-    upgrade: IDL.Opt(IDL.Record({ skip_pre_upgrade: IDL.Opt(IDL.Bool), wasm_memory_persistence: IDL.Opt(IDL.Variant({ keep: IDL.Null, replace: IDL.Null })) })),
-  }),
-  canister_id: IDL.Principal,
-  wasm_module: IDL.Vec(IDL.Nat8),
-  arg: IDL.Vec(IDL.Nat8),
-  sender_canister_version: IDL.Opt(IDL.Nat64),
-});
-
 /** The `install_code` argument an InstallCode action sends. */
 export const installCodeArg = (a: Pick<InstallArgs, 'canister' | 'mode' | 'wasm' | 'arg'>): Uint8Array => {
   const mode =
@@ -147,7 +135,7 @@ export const installCodeArg = (a: Pick<InstallArgs, 'canister' | 'mode' | 'wasm'
       : a.mode === 'upgrade_keep'
         ? { upgrade: [{ skip_pre_upgrade: [], wasm_memory_persistence: [{ keep: null }] }] }
         : { [a.mode]: null };
-  return new Uint8Array(IDL.encode([installCandid], [{ mode, canister_id: toDfinity(a.canister), wasm_module: a.wasm, arg: a.arg, sender_canister_version: [] }]));
+  return new Uint8Array(IDL.encode([METHODS.install_code.arg], [{ mode, canister_id: toDfinity(a.canister), wasm_module: a.wasm, arg: a.arg, sender_canister_version: [] }]));
 };
 
 /** [EXE-TRACE.1] InstallCode: an ingress call of `install_code` to the management canister. */

@@ -29,14 +29,8 @@ const EMPTY_STEP: StepReport = { instructions: 0n, slices: 0, debugPrints: [] };
  * The canister whose code or memories a management call replaces (install, uninstall, snapshot
  * loads), if it names one; such calls wait while that canister has a paused execution ([EXE-DTS.1]).
  */
-export const codeChangeTarget = (method: string, arg: Uint8Array): string | undefined => {
-  if (!['install_code', 'install_chunked_code', 'uninstall_code', 'load_canister_snapshot', 'take_canister_snapshot'].includes(method) || !isMethod(method)) return undefined;
-  const d = decodeArg(method, arg);
-  if ('err' in d) return undefined;
-  const a = d.ok as Record<string, unknown>;
-  const id = a['canister_id'] ?? a['target_canister'];
-  return id === undefined ? undefined : pid(id).text;
-};
+export const codeChangeTarget = (method: string, arg: Uint8Array): string | undefined =>
+  ['install_code', 'install_chunked_code', 'uninstall_code', 'load_canister_snapshot', 'take_canister_snapshot'].includes(method) ? canisterIdArg(method, arg) : undefined;
 
 /** The `canister_id` a management call's argument names, if it has one. */
 export const canisterIdArg = (method: string, arg: Uint8Array): string | undefined => {
@@ -51,7 +45,7 @@ export const canisterIdArg = (method: string, arg: Uint8Array): string | undefin
 // ---------------------------------------------------------------------------------------
 // Errors ([EXE-MGMT.1]); texts as the replica writes them
 
-const notController = (c: Canister, sender: Principal): UserError =>
+export const notController = (c: Canister, sender: Principal): UserError =>
   userError(
     'CanisterInvalidController',
     `Only the controllers of the canister ${c.id.text} can control it.\nCanister's controllers: ${c.controllers.map((p) => p.text).join(' ')}\nSender's ID: ${sender.text}`,

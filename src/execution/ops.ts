@@ -34,10 +34,11 @@ export const isHead = (s: ExecState, id: number): boolean => {
   return s.queues.get(m.queue)?.[0] === id;
 };
 
+/** Remove a pending message from its queue (the head when it executes; anywhere when withdrawn). */
 export const dequeue = (s: ExecState, id: number): ExecState => {
   const m = s.messages.get(id)!;
   const q = s.queues.get(m.queue) ?? [];
-  const rest = q.slice(1);
+  const rest = q[0] === id ? q.slice(1) : q.filter((x) => x !== id);
   return { ...s, messages: s.messages.delete(id), queues: rest.length === 0 ? s.queues.delete(m.queue) : s.queues.set(m.queue, rest) };
 };
 

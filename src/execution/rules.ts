@@ -124,7 +124,7 @@ export const pruneIngress: (s: ExecState, a: Record<string, never>) => Result<Ex
     pruned++;
     if (e.status === 'received') {
       const q = st.queues.get(`ingress:${id}`);
-      if (q !== undefined) for (const m of q) st = withdraw(st, m);
+      if (q !== undefined) for (const m of q) st = dequeue(st, m);
       st = { ...st, ingress: st.ingress.delete(id) };
     } else st = { ...st, ingress: st.ingress.set(id, { status: 'done', time: s.time, expiry: e.expiry }) };
   }
@@ -150,18 +150,11 @@ export const expireCallback: (s: ExecState, a: { readonly callback: number }) =>
   const req = s.messages.get(cb.message);
   if (req !== undefined && req.kind === 'call') {
     refund = req.cycles;
-    st = withdraw(st, cb.message);
+    st = dequeue(st, cb.message);
   }
-  for (const [id, m] of st.messages.entries()) if (m.kind === 'response' && m.callback === a.callback) st = withdraw(st, id);
+  for (const [id, m] of st.messages.entries()) if (m.kind === 'response' && m.callback === a.callback) st = dequeue(st, id);
   st = enqueue(st, { kind: 'response', queue: `response:${st.nextId}`, canister: cb.canister, callback: cb.id, response: { kind: 'reject', ...DEADLINE_EXPIRED }, refund });
   return ok({ ...st, callbacks: st.callbacks.set(cb.id, { ...cb, expired: true }) }, null);
-};
-
-/** Remove a pending message from wherever it is in its queue. */
-const withdraw = (s: ExecState, id: number): ExecState => {
-  const m = s.messages.get(id)!;
-  const rest = (s.queues.get(m.queue) ?? []).filter((x) => x !== id);
-  return { ...s, messages: s.messages.delete(id), queues: rest.length === 0 ? s.queues.delete(m.queue) : s.queues.set(m.queue, rest) };
 };
 
 /** The callbacks whose best-effort deadline has passed, by id. */
