@@ -240,8 +240,8 @@ describe('icspec usage errors and help', () => {
       const r = run(...args);
       expect(r, args.join(' ')).toEqual({ code: 0, stdout: none.stdout, stderr: '' });
     }
-    for (const cmd of ['replay', 'principal', 'account-id', 'simulate consensus', 'drun']) expect(none.stdout).toContain(`\n  icspec ${cmd} `);
-    expect(none.stdout).toMatch(/icspec drun <script> \[--out run\.itf\.json\]\n/);
+    for (const cmd of ['replay', 'principal', 'account-id', 'simulate consensus', 'drun', 'cost']) expect(none.stdout).toContain(`\n  icspec ${cmd} `);
+    expect(none.stdout).toMatch(/icspec drun <script> \[--out run\.itf\.json\] \[--subnet-type application\|verified_application\|system\]\n/);
     for (const l of ['ingress Completed: Reply: 0x…', 'ingress Err: IC0xxx: …', 'Ok: Reply: 0x…', 'debug.print: …']) expect(none.stdout).toContain(l);
     for (const args of [['drun', '--help'], ['help', 'drun']]) {
       const r = run(...args);

@@ -316,7 +316,7 @@ describe('the management canister', () => {
     expect(b.status.status === 'rejected' && b.status.errorCode).toBe('IC0408');
   });
 
-  it('[EXE-MGMT-CONTROLLER.1] a non-controller changes no canister: every controller-only method refuses it', () => {
+  it('[EXE-MGMT-CONTROLLER.1] [CYC-INGRESS.1] a non-controller changes no canister: every controller-only method refuses it', () => {
     const { state, id } = uni();
     const stranger = userPrincipal(1);
     const cid = toDfinity(id);
@@ -340,7 +340,11 @@ describe('the management canister', () => {
         // (the universal canister's heartbeat runs every round and changes its version and memory;
         // what a controller could change is compared)
         const [a, b] = [d.state.canisters.get(id.text)!, state.canisters.get(id.text)!];
-        expect([a.controllers, a.settings, a.status, a.wasm?.module, a.snapshots, a.chunks, a.cycles]).toEqual([b.controllers, b.settings, b.status, b.wasm?.module, b.snapshots, b.chunks, b.cycles]);
+        // [CYC-INGRESS.1] the canister named pays the message's induction, whoever sent it, and its
+        // heartbeats run; its balance moves by exactly what it consumed
+        const total = (x: typeof a): bigint => Object.values(x.consumed).reduce((m: bigint, v) => m + (v ?? 0n), 0n);
+        const fee = total(a) - total(b);
+        expect([a.controllers, a.settings, a.status, a.wasm?.module, a.snapshots, a.chunks, a.cycles + fee]).toEqual([b.controllers, b.settings, b.status, b.wasm?.module, b.snapshots, b.chunks, b.cycles]);
       }),
       { numRuns: 30 },
     );

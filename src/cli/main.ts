@@ -13,6 +13,8 @@ import { loadTrace, type BadInput } from '../trace/load.js';
 import { replay, type ReplayReport } from '../trace/replay.js';
 import { BadValue, configure, HelpShown, UsageError, valueOption } from './args.js';
 import { simulateCommand } from './simulate.js';
+import { costCommand, natural, oneOf } from './cost.js';
+import { SUBNET_KINDS, type SubnetKind } from '../cycles/table.js';
 
 /** The help of each command, in the order of the full help. */
 const USAGE = {
@@ -34,7 +36,8 @@ const USAGE = {
       initial notary 600 ms). Prints rounds, finalized height, finalization rate, ingress
       latency percentiles and the safety verdict; --out writes the run as a trace.
       Exit 0: safety held; 1: safety violated; 2: bad arguments.`,
-  drun: `  icspec drun <script> [--out run.itf.json]
+  drun: `  icspec drun <script> [--out run.itf.json] [--subnet-type application|verified_application|system]
+                 [--subnet-size N]
       Run a drun script (the command language of DFINITY's drun: create, install,
       reinstall, upgrade, ingress, query; # comments) against the execution reference,
       every message sent by the anonymous principal; Wasm paths are resolved against the
@@ -42,8 +45,13 @@ const USAGE = {
       ingress Completed: Reply: 0x…, ingress Completed: Reject: …, ingress Err: IC0xxx: …,
       Ok: Reply: 0x… (queries), Err: IC0xxx: …, and debug.print: … before the result it
       belongs to. A bad line is reported on stderr with its number; the rest still runs.
-      --out (writing the run as a trace) is not supported yet.
+      --out writes the run as a trace. The subnet is a 13-node system subnet (no fees), as
+      with DFINITY's runners, unless --subnet-type and --subnet-size say otherwise.
       Exit 0: every line ran; 2: a line was bad input, or the script cannot be read.`,
+  cost: `  icspec cost [--instructions N] [--arg-bytes B] [--method NAME] [--envelope-bytes E]
+              [--subnet-size N] [--subnet-type T] [--cost-version V] [--wasm64] [--json]
+      The cycles an update message costs on a subnet, as ingress and as an inter-canister
+      call, with each fee's formula and figures from the cost table (spec/cycles.md).`,
 } as const;
 
 const HELP = `icspec — the executable reference of the Internet Computer
@@ -186,7 +194,7 @@ const cmdAccountId = (args: readonly string[], { subaccount: sub }: { readonly s
 };
 
 /** `drun <script>`: run the script and exit with its code ([EXE-DRUN-RUN.1]). */
-const cmdDrun = async (args: readonly string[], { out: outFile }: { readonly out?: string }): Promise<number> => {
+const cmdDrun = async (args: readonly string[], { out: outFile, subnetType, subnetSize }: { readonly out?: string; readonly subnetType?: SubnetKind; readonly subnetSize?: bigint }): Promise<number> => {
   if (args.length !== 1) throw new UsageError('drun takes one script file');
   const script = args[0]!;
   let text: string;
@@ -218,6 +226,8 @@ const cmdDrun = async (args: readonly string[], { out: outFile }: { readonly out
     err: (l) => (clear(), err(l)),
     progress,
     ...(outFile !== undefined ? { recordDir: dirname(resolvePath(outFile)) } : {}),
+    ...(subnetType !== undefined ? { subnet: subnetType } : {}),
+    ...(subnetSize !== undefined ? { subnetSize } : {}),
   });
   clear();
   if (outFile !== undefined) {
@@ -274,9 +284,12 @@ const program = (argv: readonly string[], setExitCode: (code: number) => void): 
     configure(new Command('drun'), { help: helpOf('drun') })
       .description('run a drun script against the execution reference')
       .argument('[script...]')
-      .addOption(valueOption('--out <file>', 'write the run as an ITF trace (not supported yet)', (v: string) => v, '--out needs a file name'))
-      .action(async (args: string[], o: { out?: string }) => setExitCode(await cmdDrun(args, o))),
+      .addOption(valueOption('--out <file>', 'write the run as an ITF trace', (v: string) => v, '--out needs a file name'))
+      .addOption(valueOption('--subnet-type <t>', `one of ${SUBNET_KINDS.join(', ')} (default system)`, oneOf('--subnet-type', SUBNET_KINDS), '--subnet-type needs a value'))
+      .addOption(valueOption('--subnet-size <n>', 'nodes of the subnet (default 13)', natural('--subnet-size', 1n), '--subnet-size needs a number'))
+      .action(async (args: string[], o: { out?: string; subnetType?: SubnetKind; subnetSize?: bigint }) => setExitCode(await cmdDrun(args, o))),
   );
+  root.addCommand(costCommand({ out, setExitCode, help: helpOf('cost') }));
   return root;
 };
 

@@ -20,7 +20,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { toHex } from '../core/bytes.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, canisterId, type Principal } from '../core/principal.js';
 import { toDfinity } from '../execution/candid.js';
-import { APPLICATION_SUBNET } from '../execution/config.js';
+import { DEFAULT_SUBNET_SIZE, subnetConfig } from '../execution/config.js';
+import type { SubnetKind } from '../cycles/table.js';
 import { installCodeArg } from '../execution/machine.js';
 import { query, submitIngress } from '../execution/rules.js';
 import { some, variant, type ItfValue } from '../trace/itf.js';
@@ -48,6 +49,9 @@ export interface DrunOptions {
   readonly recordDir?: string;
   /** called before each line runs (a progress display) */
   readonly progress?: (line: number, lines: number) => void;
+  /** the subnet: a system subnet of 13 nodes (no fees) unless asked ([CYC-SYSTEM-FREE.1]) */
+  readonly subnet?: SubnetKind;
+  readonly subnetSize?: bigint;
 }
 
 export interface DrunResult {
@@ -78,7 +82,9 @@ const declaresEop = (wasm: Uint8Array): boolean => {
 };
 
 export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState): DrunResult => {
-  let s = initial ?? emptyState(APPLICATION_SUBNET, DRUN_START_TIME);
+  const kind = opts.subnet ?? 'system';
+  const size = opts.subnetSize ?? DEFAULT_SUBNET_SIZE;
+  let s = initial ?? emptyState(subnetConfig(kind, size), DRUN_START_TIME);
   let exit: 0 | 2 = 0;
   const actions: RecordedAction[] = [];
   const moduleRefs = new Map<number, { path: string; sha256: string }>();
@@ -87,7 +93,7 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
   };
   const printEvent = (e: RoundEvent): void => {
     for (const p of e.report.debugPrints) opts.out(`debug.print: ${p}`);
-    if (e.rule === 'AdvanceTime') rec('AdvanceTime', { now: e.now });
+    if (e.rule === 'AdvanceTime' || e.rule === 'ChargeResources') rec(e.rule, { now: e.now });
     else if (e.rule === 'Execute') rec('Execute', { message: BigInt(e.message) });
     else if (e.rule === 'Certify') rec('Certify', {});
     else if (e.rule === 'ExpireCallback') rec('ExpireCallback', { callback: BigInt(e.callback) });
@@ -111,7 +117,12 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
 
   const ingress = (callee: Principal, method: string, arg: Uint8Array): void => {
     const r = submitIngress(s, { sender: ANONYMOUS, canister: callee, method, arg });
-    if (E.isLeft(r)) return;
+    if (E.isLeft(r)) {
+      // refused at induction (an out-of-cycles canister, [CYC-INGRESS.1]): drun prints the error
+      const e = r.left;
+      if (e.kind === 'Rejected' && e.error.code === 'CanisterOutOfCycles') return opts.out(`ingress Err: IC0207: ${e.error.message}`);
+      return;
+    }
     s = r.right.state;
     rec('SubmitIngress', { sender: ANONYMOUS.text, canister: callee.text, method, arg: toHex(arg), message_id: some(r.right.output.messageId) });
     await_(r.right.output.messageId);
@@ -179,5 +190,5 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
     }
     runCommand(c);
   });
-  return { state: s, exitCode: exit, init: { time: some(DRUN_START_TIME) }, actions, moduleRefs };
+  return { state: s, exitCode: exit, init: { time: some(DRUN_START_TIME), subnet: some(kind), subnet_size: some(size) }, actions, moduleRefs };
 };

@@ -7,13 +7,18 @@
 import type { Principal } from '../core/principal.js';
 import { MANAGEMENT_CANISTER } from '../core/principal.js';
 import { canisterEmpty, canisterNotFound, canisterStopped, canisterStopping, compositeInReplicated, didNotReply, errorCodeText, fromCanister, methodNotFound, rejectCodeOf, trapError, userError, type UserError } from './errors.js';
-import { applyOk, getCanister, logExecution, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
+import { applyOk, chargeEffects, getCanister, logExecution, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
 import type { ExecResult, WasmState } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
 import { callLedger } from './ledger-canister.js';
 import { notController, statusRecord } from './management.js';
 import { decodeArg, encodeRet, fromDfinity } from './candid.js';
 import type { Callback, Canister, ExecState, Message, Origin } from './state.js';
+import * as A from '../cycles/account.js';
+import { consumeSubnet, freezingLimit, isController, isWasm64, prepay, refund, refundUnused, type Prepaid } from './cycles.js';
+
+/** The bytes of a response, for its transmission fee: the reply, or the reject code and message. */
+const responseBytes = (r: import('./runtime.js').Response): bigint => BigInt(r.kind === 'reply' ? r.data.length : 1 + new TextEncoder().encode(r.message).length);
 
 /** A call to a native canister: its answer, with the cycles attached refunded ([EXE-NATIVE-LEDGER.1]). */
 const executeNative = (s: ExecState, c: Canister, m: Extract<Message, { kind: 'call' }>): [ExecState, StepReport] => {
@@ -68,9 +73,13 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
   const a = admitCall(s, m.callee.text, m.method, true);
   if ('err' in a) return [errorResponse(s, m.origin, m.cycles, a.err), { ...NO_REPORT, trapped: a.err }];
   if ('native' in a) return executeNative(s, a.native, m);
-  const c = a.canister;
-  const [s1, ctx] = newContext(s, c.id.text, m.origin, m.caller, m.cycles, m.deadline);
   const isQuery = a.kind === 'RQ';
+  // [CYC-PREPAY.1] the execution is prepaid above the freezing limit, or the call is rejected with all its cycles
+  const reveal = isController(a.canister, m.caller);
+  const pre = prepay(s, a.canister, isQuery ? s.config.limits.query : s.config.limits.update, reveal);
+  if ('error' in pre) return [errorResponse(s, m.origin, m.cycles, pre.error), { ...NO_REPORT, trapped: pre.error }];
+  const c = pre.canister;
+  const [s1, ctx] = newContext(pre.state, c.id.text, m.origin, m.caller, m.cycles, m.deadline);
   const r = run(s1, c, c.wasm!, {
     kind: a.kind,
     entry: { export: a.exp },
@@ -80,8 +89,9 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
     deadline: m.deadline,
     limit: isQuery ? s.config.limits.query : s.config.limits.update,
     sliceLimit: isQuery ? s.config.limits.query : s.config.limits.updateSlice,
+    reveal,
   }, !isQuery);
-  return schedule(s1, { kind: 'finish', canister: c.id.text, ctx: ctx.id, result: r, bumpVersion: !isQuery }, r);
+  return schedule(s1, { kind: 'finish', canister: c.id.text, ctx: ctx.id, result: r, bumpVersion: !isQuery, prepaid: pre.prepaid }, r);
 };
 
 // ---------------------------------------------------------------------------------------
@@ -89,8 +99,8 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
 
 /** What remains to be done when an execution's last slice ends. */
 export type Completion =
-  | { readonly kind: 'finish'; readonly canister: string; readonly ctx: number; readonly result: ExecResult; readonly bumpVersion: boolean }
-  | { readonly kind: 'callback'; readonly canister: string; readonly ctx: number; readonly result: ExecResult; readonly cleanup: Callback['cleanup'] };
+  | { readonly kind: 'finish'; readonly canister: string; readonly ctx: number; readonly result: ExecResult; readonly bumpVersion: boolean; readonly prepaid: Prepaid }
+  | { readonly kind: 'callback'; readonly canister: string; readonly ctx: number; readonly result: ExecResult; readonly cleanup: Callback['cleanup']; readonly prepaid: Prepaid };
 
 /** An execution paused between slices: the canister runs nothing else until it completes. */
 export interface Paused {
@@ -122,8 +132,9 @@ export const resumeSlice = (s: ExecState, canister: string): [ExecState, StepRep
 
 const complete = (s: ExecState, k: Completion): [ExecState, StepReport] => {
   const c = getCanister(s, k.canister)!;
-  if (k.kind === 'finish' || k.result.outcome.kind === 'ok' || k.cleanup === undefined) return finish(s, c, k.ctx, k.result, k.kind === 'finish' ? k.bumpVersion : true);
-  return cleanup(s, c, k.ctx, k.result, k.cleanup);
+  const [s1, report] = k.kind === 'finish' || k.result.outcome.kind === 'ok' || k.cleanup === undefined ? finish(s, c, k.ctx, k.result, k.kind === 'finish' ? k.bumpVersion : true) : cleanup(s, c, k.ctx, k.result, k.cleanup);
+  // [CYC-PREPAY.1] the instructions not used are refunded, after a trap too
+  return [refundUnused(s1, k.canister, k.prepaid, report.instructions), report];
 };
 
 /**
@@ -147,16 +158,24 @@ const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVer
 /** Execute a response: the reply or reject callback, then cleanup if it trapped ([EXE-EXEC-RESPONSE.1]). */
 export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'response' }>): [ExecState, StepReport] => {
   const cb = s.callbacks.get(m.callback);
-  if (cb === undefined) return [s, NO_REPORT];
+  // a response nobody waits for any more: the cycles it carries are dropped with it
+  if (cb === undefined) return [consumeSubnet(s, m.refund, 'DroppedMessages'), NO_REPORT];
   const s0: ExecState = { ...s, callbacks: s.callbacks.delete(m.callback) };
-  const ctx0 = s0.contexts.get(cb.ctx);
   const c0 = getCanister(s0, cb.canister);
-  if (ctx0 === undefined || c0 === undefined) return [s0, NO_REPORT];
-  // the refund returns to the balance when the response is executed
-  const c = { ...c0, cycles: c0.cycles + m.refund };
+  if (c0 === undefined) return [consumeSubnet(s0, m.refund, 'DroppedMessages'), NO_REPORT];
+  // [CYC-REFUND.1] the cycles the callee did not accept return to the balance when the response
+  // is executed, with what the response's size leaves of the reserved transmission ([CYC-RESPONSE-RESERVE.1])
+  const credited: Canister = { ...c0, cycles: A.add(c0.cycles, m.refund) };
+  const [s0b, c1] = refund(putCanister(s0, credited), credited, A.responseTransmissionRefund(s.config.fees, responseBytes(m.response), cb.prepaidTransmission), 'RequestAndResponseTransmission');
+  const prepaid: Prepaid = { amount: cb.prepaidExecution, limit: s.config.limits.update, wasm64: isWasm64(c1.wasm) };
+  const ctx0 = s0b.contexts.get(cb.ctx);
+  // a callback that cannot run (its context is gone) keeps only the base fee of its prepaid execution
+  if (ctx0 === undefined) return [refundUnused(s0b, c1.id.text, prepaid, 0n), NO_REPORT];
+  const c = c1;
   const ctx = { ...ctx0, outstanding: ctx0.outstanding - 1 };
-  let st = putContext(putCanister(s0, c), ctx);
-  if (c.wasm === undefined) return [settleContext(st, ctx.id, () => didNotReply(c.id.text)), NO_REPORT];
+  let st = putContext(s0b, ctx);
+  // a callback that cannot run keeps only the base fee of its prepaid execution
+  if (c.wasm === undefined) return [refundUnused(settleContext(st, ctx.id, () => didNotReply(c.id.text)), c.id.text, prepaid, 0n), NO_REPORT];
   const isReply = m.response.kind === 'reply';
   const fn = isReply ? cb.reply : cb.reject;
   const r = run(st, c, c.wasm, {
@@ -174,7 +193,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
     alreadyReplied: !ctx.needsToRespond,
     deadline: ctx.deadline,
   });
-  return schedule(st, { kind: 'callback', canister: c.id.text, ctx: ctx.id, result: r, cleanup: cb.cleanup }, r);
+  return schedule(st, { kind: 'callback', canister: c.id.text, ctx: ctx.id, result: r, cleanup: cb.cleanup, prepaid }, r);
 };
 
 /** [EXE-CLEANUP.1] the callback trapped: run the cleanup callback on the state before it. */
@@ -193,7 +212,8 @@ const cleanup = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, fn: No
   });
   if (cl.outcome.kind === 'ok') {
     const ok = cl.outcome;
-    st = putCanister(st, { ...c, wasm: ok.state, ...(ok.globalTimer !== undefined ? { globalTimer: ok.globalTimer } : {}), cycles: c.cycles - ok.cyclesBurned });
+    const c2: Canister = { ...c, wasm: ok.state, ...(ok.globalTimer !== undefined ? { globalTimer: ok.globalTimer } : {}), cycles: c.cycles - ok.cyclesReserved, reserved: c.reserved + ok.cyclesReserved };
+    st = chargeEffects(putCanister(st, c2), c2, ok);
   }
   st = logExecution(st, c.id.text, r.debugPrints, r.outcome.trap);
   st = logExecution(st, c.id.text, cl.debugPrints, cl.outcome.kind === 'trap' ? cl.outcome.trap : undefined);
@@ -206,9 +226,12 @@ const cleanup = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, fn: No
 export const executeSystemTask = (s: ExecState, canister: string, task: 'global_timer' | 'heartbeat'): [ExecState, StepReport] => {
   const c0 = getCanister(s, canister)!;
   // the timer is deactivated when the task is scheduled, whatever the task does
-  const c = task === 'global_timer' ? { ...c0, globalTimer: 0n } : c0;
-  const s0 = putCanister(s, c);
-  const [s1, ctx] = newContext(s0, c.id.text, { kind: 'system' }, MANAGEMENT_CANISTER, 0n);
+  const c1 = task === 'global_timer' ? { ...c0, globalTimer: 0n } : c0;
+  // [CYC-PREPAY.1] (systemTaskEnabled has checked that the canister can prepay)
+  const pre = prepay(putCanister(s, c1), c1, s.config.limits.update, false);
+  if ('error' in pre) return [s, { ...NO_REPORT, trapped: pre.error }];
+  const c = pre.canister;
+  const [s1, ctx] = newContext(pre.state, c.id.text, { kind: 'system' }, MANAGEMENT_CANISTER, 0n);
   const r = run(s1, c, c.wasm!, {
     kind: 'T',
     entry: { export: `canister_${task}` },
@@ -217,7 +240,7 @@ export const executeSystemTask = (s: ExecState, canister: string, task: 'global_
     limit: s.config.limits.update,
     sliceLimit: s.config.limits.updateSlice,
   });
-  return schedule(s1, { kind: 'finish', canister: c.id.text, ctx: ctx.id, result: r, bumpVersion: true }, r);
+  return schedule(s1, { kind: 'finish', canister: c.id.text, ctx: ctx.id, result: r, bumpVersion: true, prepaid: pre.prepaid }, r);
 };
 
 /** Whether a system task can run now ([EXE-TIMER.1], [EXE-HEARTBEAT.1]). */
@@ -231,6 +254,8 @@ export const systemTaskEnabled = (s: ExecState, canister: string, task: 'global_
     if (!c.wasm.module.info.systemExports.includes('canister_global_timer')) return 'the canister exports no canister_global_timer';
     if (c.globalTimer === 0n || c.globalTimer > s.time) return 'the global timer has not passed';
   } else if (!c.wasm.module.info.systemExports.includes('canister_heartbeat')) return 'the canister exports no canister_heartbeat';
+  // [CYC-PREPAY.1] a frozen canister runs no timer or heartbeat
+  if (!A.canWithdraw(c.cycles, freezingLimit(s, c), A.executionCost(s.config.fees, s.config.limits.update, isWasm64(c.wasm)))) return 'the canister cannot prepay the execution (it is frozen)';
   return undefined;
 };
 
@@ -352,7 +377,7 @@ const managementQuery = (s: ExecState, sender: Principal, method: string, arg: U
     const c = getCanister(s, id.text);
     if (c === undefined) return { error: canisterNotFound(id.text) };
     if (!c.controllers.some((p) => p.text === sender.text)) return { error: notController(c, sender) };
-    return { response: { kind: 'reply', data: encodeRet('canister_status', [statusRecord(c)]) } };
+    return { response: { kind: 'reply', data: encodeRet('canister_status', [statusRecord(s, c)]) } };
   }
   if (method !== 'fetch_canister_logs') return { error: userError('CanisterMethodNotFound', `Management canister has no query method '${method}'`) };
   const d = decodeArg('fetch_canister_logs', arg);

@@ -5,6 +5,8 @@
  * line.
  */
 
+import { fmtCycles } from '../cycles/account.js';
+
 /** Reject codes of the interface spec. */
 export const RejectCode = {
   SYS_FATAL: 1,
@@ -57,6 +59,14 @@ export const ErrorCode = {
   CanisterAlreadyInstalled: 538,
   CanisterWasmMemoryLimitExceeded: 539,
   CanisterOutOfCycles: 207,
+  CanisterQueueNotEmpty: 203,
+  InsufficientCyclesInComputeAllocation: 530,
+  InsufficientCyclesInMemoryAllocation: 531,
+  InsufficientCyclesInMemoryGrow: 532,
+  ReservedCyclesLimitExceededInMemoryAllocation: 533,
+  ReservedCyclesLimitExceededInMemoryGrow: 534,
+  InsufficientCyclesInMessageMemoryGrow: 535,
+  ReservedCyclesLimitIsTooLow: 540,
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
 
@@ -88,7 +98,7 @@ export const TOOLCHAIN_HELP =
 export const fromCanister = (canister: string, text: string, help?: string): string =>
   `Error from Canister ${canister}: ${text}.` + (help !== undefined ? `\n${help}` : '');
 
-const helpWith = (suggestion: string, section: string): string => `${suggestion} See documentation: ${docRef(section)}`;
+export const helpWith = (suggestion: string, section: string): string => `${suggestion} See documentation: ${docRef(section)}`;
 const HANDLE = 'Consider gracefully handling failures from this canister or altering the canister to handle exceptions.';
 
 /** What a trap inside a canister turns into ([EXE-TRAP-ERROR.1]). */
@@ -136,6 +146,27 @@ export const trapError = (canister: string, trap: Trap): UserError => {
       );
     case 'Wasm':
       return userError('CanisterTrapped', fromCanister(canister, `Canister trapped: ${trap.message}`, helpWith(HANDLE, 'trapped')));
+    case 'OutOfCyclesInCall':
+      // [CYC-SYSAPI.1] attaching more than the liquid balance (the amount is not revealed)
+      return userError('CanisterContractViolation', fromCanister(canister, `Canister ${canister} is out of cycles`));
+    case 'InsufficientCyclesInMemoryGrow':
+      return userError(
+        'InsufficientCyclesInMemoryGrow',
+        fromCanister(
+          canister,
+          `Canister cannot grow memory by ${trap.bytes} bytes due to insufficient cycles.` + (trap.needed !== undefined ? ` At least ${fmtCycles(trap.needed)} additional cycles are required.` : ''),
+          helpWith('Try topping up the canister.', 'insufficient-cycles-in-memory-grow'),
+        ),
+      );
+    case 'ReservedCyclesLimitExceededInMemoryGrow':
+      return userError(
+        'ReservedCyclesLimitExceededInMemoryGrow',
+        fromCanister(
+          canister,
+          `Canister cannot grow memory by ${trap.bytes} bytes due to its reserved cycles limit. The current limit (${fmtCycles(trap.limit)}) would be exceeded by ${fmtCycles(trap.requested - trap.limit)}.`,
+          helpWith("Try increasing the canister's reserved cycles limit.", 'reserved-cycles-limit-exceeded-in-memory-grow'),
+        ),
+      );
   }
 };
 
@@ -150,7 +181,11 @@ export type Trap =
   | { readonly kind: 'SliceOverrun'; readonly instructions: bigint; readonly limit: bigint }
   | { readonly kind: 'ContractViolation'; readonly message: string; readonly help?: string }
   | { readonly kind: 'WasmMemoryLimitExceeded'; readonly limit: bigint; readonly used: bigint }
-  | { readonly kind: 'OutOfMemory' };
+  | { readonly kind: 'OutOfMemory' }
+  | { readonly kind: 'OutOfCyclesInCall' }
+  /** `needed` only when the caller is a controller ([CYC-MEMORY-GROW.1]) */
+  | { readonly kind: 'InsufficientCyclesInMemoryGrow'; readonly bytes: bigint; readonly needed?: bigint }
+  | { readonly kind: 'ReservedCyclesLimitExceededInMemoryGrow'; readonly bytes: bigint; readonly requested: bigint; readonly limit: bigint };
 
 // ---------------------------------------------------------------------------------------
 // Errors the system raises before or around an execution ([EXE-ERRORS.1])

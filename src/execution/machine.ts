@@ -17,7 +17,10 @@ import { map, NONE, some, variant, type ItfValue } from '../trace/itf.js';
 import type { StepReport } from './canister.js';
 import { errorCodeText, type UserError } from './errors.js';
 import { METHODS, toDfinity } from './candid.js';
-import { APPLICATION_SUBNET, SYSTEM_SUBNET } from './config.js';
+import { DEFAULT_SUBNET_SIZE, subnetConfig } from './config.js';
+import { costTable, U128_MAX, type SubnetKind } from '../cycles/table.js';
+import { USE_CASES } from '../cycles/account.js';
+import { unaccounted } from './cycles.js';
 import { ICP_LEDGER_ID } from './ledger-canister.js';
 import { withLedgerCanister } from './management.js';
 import type { PageMap } from './pagemap.js';
@@ -31,7 +34,11 @@ const Text = t.string as unknown as t.Type<string, ItfValue, unknown>;
 // ---------------------------------------------------------------- init
 
 export interface ExecInit {
-  readonly subnet: 'application' | 'system';
+  readonly subnet: SubnetKind;
+  /** nodes of the subnet, for the fees' scaling ([CYC-SCALE.1]); default 13 */
+  readonly subnetSize?: bigint;
+  /** the cost table's version ([CYC-TABLE.1]); default the newest confirmed one */
+  readonly costVersion?: string;
   readonly time: bigint;
   readonly ledger?: {
     readonly canisterId: Principal;
@@ -54,7 +61,9 @@ const AccountIdCodec = new t.Type<string, ItfValue, unknown>(
 );
 
 const InitCodec = Rec('Init', {
-  subnet: Opt(t.keyof({ application: null, system: null }) as unknown as t.Type<'application' | 'system', ItfValue, unknown>),
+  subnet: Opt(t.keyof({ application: null, verified_application: null, system: null }) as unknown as t.Type<SubnetKind, ItfValue, unknown>),
+  subnet_size: Opt(U64),
+  cost_version: Opt(Text),
   time: Opt(U64),
   ledger: Opt(Rec('Ledger', { canister_id: Opt(PrincipalText), minting_account: PrincipalText, initial_values: List(Tup2(AccountIdCodec, U64)), transfer_fee: Opt(U64) })),
 });
@@ -64,6 +73,8 @@ const InitDecoder: t.Decoder<unknown, ExecInit> = {
   validate: (u, c) =>
     E.map((a: t.TypeOf<typeof InitCodec>): ExecInit => ({
       subnet: a.subnet ?? 'application',
+      ...(a.subnet_size !== undefined ? { subnetSize: a.subnet_size } : {}),
+      ...(a.cost_version !== undefined ? { costVersion: a.cost_version } : {}),
       time: a.time ?? 0n,
       ...(a.ledger !== undefined
         ? { ledger: { canisterId: a.ledger.canister_id ?? ICP_LEDGER_ID, minting: a.ledger.minting_account, initialValues: a.ledger.initial_values, transferFee: a.ledger.transfer_fee ?? 10_000n } }
@@ -74,7 +85,10 @@ const InitDecoder: t.Decoder<unknown, ExecInit> = {
 
 /** [EXE-TRACE.1] the initial state: an empty subnet, with the ICP ledger canister if configured. */
 export const initExec = (cfg: ExecInit): E.Either<{ code: string; message: string }, ExecState> => {
-  const s = emptyState(cfg.subnet === 'system' ? SYSTEM_SUBNET : APPLICATION_SUBNET, cfg.time);
+  const table = costTable(cfg.subnet, cfg.costVersion);
+  if ('error' in table) return E.left({ code: 'UnknownCostVersion', message: table.error });
+  if (cfg.subnetSize !== undefined && cfg.subnetSize < 1n) return E.left({ code: 'InvalidSubnetSize', message: `a subnet has at least one node (got ${cfg.subnetSize})` });
+  const s = emptyState(subnetConfig(cfg.subnet, cfg.subnetSize ?? DEFAULT_SUBNET_SIZE, cfg.costVersion), cfg.time);
   if (cfg.ledger === undefined) return E.right(s);
   const l = ledgerInit({
     minting_account: { owner: cfg.ledger.minting },
@@ -97,6 +111,7 @@ const SubmitCodec = Rec('SubmitIngress', {
   message_id: Opt(Text),
   expiry: Opt(U64),
   effective_canister_id: Opt(PrincipalText),
+  size: Opt(U64),
 });
 
 /** A Wasm module, inline (hex) or — in trace files — by path and SHA-256 (resolved by the loader). */
@@ -199,6 +214,7 @@ const canisterView = (s: ExecState): ItfValue =>
           status: variant(c.status === 'running' ? 'Running' : c.status === 'stopping' ? 'Stopping' : 'Stopped'),
           version: c.version,
           cycles: c.cycles,
+          reserved_cycles: c.reserved,
           controllers: c.controllers.map((p) => p.text) as ItfValue[],
           module_hash: c.wasm === undefined ? NONE : some(c.wasm.module.hash),
           certified_data: toHex(c.certifiedData),
@@ -276,10 +292,23 @@ const invariants: readonly Invariant<ExecState>[] = [
     },
   },
   {
-    name: 'balances-non-negative',
-    req: 'EXE-STATE.1',
+    name: 'balances-u128',
+    req: 'CYC-STATE.1',
     check: (s) => {
-      for (const [id, c] of s.canisters.entries()) if (c.cycles < 0n) return `canister ${id} has a negative balance ${c.cycles}`;
+      for (const [id, c] of s.canisters.entries()) {
+        if (c.cycles < 0n || c.cycles > U128_MAX) return `canister ${id} has a balance ${c.cycles} outside u128`;
+        if (c.reserved < 0n || c.reserved > U128_MAX) return `canister ${id} has a reserved balance ${c.reserved} outside u128`;
+      }
+      return undefined;
+    },
+  },
+  {
+    name: 'cycles-conserved',
+    req: 'CYC-CONSERVATION.1',
+    check: (s) => {
+      const d = unaccounted(s);
+      if (d !== 0n) return `cycles minted ${s.books.minted} ≠ balances + in flight + consumed: ${d > 0n ? d + ' unaccounted for' : -d + ' more than minted'}`;
+      for (const [u, v] of Object.entries(s.books.consumed)) if ((v ?? 0n) < 0n) return `consumed for ${u} is negative (${v})`;
       return undefined;
     },
   },
@@ -305,6 +334,7 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
           ...(a.message_id !== undefined ? { messageId: a.message_id } : {}),
           ...(a.expiry !== undefined ? { expiry: a.expiry } : {}),
           ...(a.effective_canister_id !== undefined ? { effectiveCanisterId: a.effective_canister_id } : {}),
+          ...(a.size !== undefined ? { size: a.size } : {}),
         }),
       SubmitCodec,
       (o: { messageId: string }) => ({ message_id: o.messageId }),
@@ -322,6 +352,13 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
       executeEffects as never,
     ),
     AdvanceTime: action(R.advanceTime, TimeCodec, () => ({ '#tup': [] }), ['EXE-TIME.1']),
+    ChargeResources: action(
+      R.chargeResources,
+      TimeCodec,
+      (o: { charged: readonly string[]; uninstalled: readonly string[] }) => ({ charged: [...o.charged], uninstalled: [...o.uninstalled] }),
+      ['CYC-PERIODIC.1'],
+      ((_b: ExecState, _a: ExecState, o: { uninstalled: readonly string[] }) => (o.uninstalled.length > 0 ? ['CYC-PERIODIC.1', 'CYC-OUT-OF-CYCLES.1'] : ['CYC-PERIODIC.1'])) as never,
+    ),
     GlobalTimer: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'global_timer' }), TaskCodec, encodeReport, ['EXE-TIMER.1']),
     Heartbeat: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'heartbeat' }), TaskCodec, encodeReport, ['EXE-HEARTBEAT.1']),
     ResumeExecution: action(R.resumeExecution, TaskCodec, encodeReport, ['EXE-DTS.1']),
@@ -347,10 +384,11 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
   view: {
     time: (s) => s.time,
     canisters: canisterView,
+    cycles: (s) => ({ minted: s.books.minted, consumed: map(USE_CASES.filter((u) => (s.books.consumed[u] ?? 0n) !== 0n).map((u) => [u, s.books.consumed[u]!])) }),
     ingress: ingressView,
     pending: pendingView,
   },
-  viewReqs: { canisters: ['EXE-STATE.1', 'EXE-MEM-PAGES.1', 'EXE-VERSION.1'], ingress: ['EXE-INGRESS-SUBMIT.1'] },
+  viewReqs: { canisters: ['EXE-STATE.1', 'EXE-MEM-PAGES.1', 'EXE-VERSION.1', 'CYC-STATE.1'], ingress: ['EXE-INGRESS-SUBMIT.1'], cycles: ['CYC-CONSERVATION.1'] },
   invariants,
 };
 

@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromHex, toHex } from '../core/bytes.js';
 import { canisterId, type Principal } from '../core/principal.js';
-import { canisterEmpty, canisterNotFound, trapError, userError, type UserError } from './errors.js';
+import { canisterEmpty, canisterNotFound, helpWith, trapError, userError, type UserError } from './errors.js';
 import { decodeArg, encodeRet, fromDfinity, isMethod, toDfinity, type MethodName } from './candid.js';
 import { EMPTY_REPLY, getCanister, maybeStopped, openContexts, putCanister, rejectWith, respondTo } from './ops.js';
 import { PageMap } from './pagemap.js';
@@ -17,6 +17,11 @@ import { run } from './ops.js';
 import type { StepReport } from './canister.js';
 import type { LedgerState } from '../ledger/types.js';
 import type { Canister, Change, ExecState, Message, Settings } from './state.js';
+import * as A from '../cycles/account.js';
+import { consume, consumeSubnet, freezingLimit, idleCyclesPerDay, isController, memoryUsage, mint, prepay, refundUnused } from './cycles.js';
+
+/** `update_settings` messages up to this size pay their induction fee after the settings apply ([CYC-INGRESS.1]). */
+export const MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE = 324;
 
 type Ok = { readonly state: ExecState; readonly reply: Uint8Array; readonly report?: StepReport };
 type Err = { readonly error: UserError; readonly report?: StepReport; readonly state?: ExecState };
@@ -79,7 +84,8 @@ export const DEFAULT_PROVISIONAL_CYCLES = 100_000_000_000_000n;
 export const executeManagement = (s: ExecState, m: Extract<Message, { kind: 'call' }>): [ExecState, StepReport] => {
   const answer = (st: ExecState, o: Ok | Err): [ExecState, StepReport] => {
     if ('error' in o) return [respondTo(o.state ?? st, m.origin, rejectWith(o.error), m.cycles, o.error), { ...(o.report ?? EMPTY_STEP), trapped: o.error }];
-    return [respondTo(o.state, m.origin, { kind: 'reply', data: o.reply }, m.method === 'deposit_cycles' ? 0n : m.cycles), o.report ?? EMPTY_STEP];
+    // [CYC-MGMT-FEES.1] create_canister and deposit_cycles keep the cycles attached; the other methods return them
+    return [respondTo(o.state, m.origin, { kind: 'reply', data: o.reply }, m.method === 'deposit_cycles' || m.method === 'create_canister' ? 0n : m.cycles), o.report ?? EMPTY_STEP];
   };
   if (!isMethod(m.method)) return answer(s, { error: unknownMethod(m.method) });
   const d = decodeArg(m.method, m.arg);
@@ -106,15 +112,33 @@ const withController = (s: ExecState, sender: Principal, idv: unknown, f: (c: Ca
 
 const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record<string, unknown>, m: Extract<Message, { kind: 'call' }>): Outcome => {
   switch (method) {
-    case 'create_canister':
-      return create(s, sender, opt(a['settings']), m.cycles, undefined);
-    case 'provisional_create_canister_with_cycles':
-      return create(s, sender, opt(a['settings']), opt<bigint>(a['amount']) ?? DEFAULT_PROVISIONAL_CYCLES, opt(a['specified_id']));
+    case 'create_canister': {
+      // [CYC-MGMT-FEES.1] the creation fee comes out of the cycles attached; the rest is the new balance
+      const fee = A.canisterCreationFee(s.config.fees);
+      if (m.cycles < fee)
+        return {
+          error: userError(
+            'InsufficientCyclesForCreateCanister',
+            `Creating a canister requires a fee of ${A.fmtCycles(fee)} that is deducted from the canister's initial balance but only ${A.fmtCycles(m.cycles)} cycles were received with the create_canister request.\n${helpWith('Try sending more cycles with the request.', 'create-canister-not-enough-cycles')}`,
+          ),
+        };
+      const o = create(s, sender, opt(a['settings']), m.cycles, undefined);
+      if (!('state' in o) || !('reply' in o)) return o;
+      const id = o.state.canisterOrder[o.state.canisterOrder.length - 1]!;
+      return { ...o, state: consume(o.state, getCanister(o.state, id)!, fee, 'CanisterCreation')[0] };
+    }
+    case 'provisional_create_canister_with_cycles': {
+      // [CYC-CONSERVATION.1] provisional cycles are minted
+      const amount = opt<bigint>(a['amount']) ?? DEFAULT_PROVISIONAL_CYCLES;
+      const o = create(s, sender, opt(a['settings']), amount, opt(a['specified_id']));
+      return 'state' in o && 'reply' in o ? { ...o, state: mint(o.state, amount) } : o;
+    }
     case 'provisional_top_up_canister': {
       const id = pid(a['canister_id']);
       const c = getCanister(s, id.text);
       if (c === undefined) return { error: canisterNotFound(id.text) };
-      return { state: putCanister(s, { ...c, cycles: c.cycles + (a['amount'] as bigint) }), reply: EMPTY_REPLY };
+      const amount = a['amount'] as bigint;
+      return { state: mint(putCanister(s, { ...c, cycles: A.add(c.cycles, amount) }), amount), reply: EMPTY_REPLY };
     }
     case 'deposit_cycles': {
       const id = pid(a['canister_id']);
@@ -128,7 +152,8 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
         const ctl = opt<unknown[]>(settings['controllers']);
         const c2 = applySettings(c, settings);
         const changed = ctl !== undefined ? record(s, c2, sender, m, { kind: 'controllers_change', controllers: c2.controllers }) : c2;
-        return { state: putCanister(s, { ...changed, version: c.version + 1n }), reply: EMPTY_REPLY };
+        const done = { ...changed, version: c.version + 1n };
+        return { state: delayedInduction(putCanister(s, done), done, m), reply: EMPTY_REPLY };
       });
     case 'install_code':
       return withController(s, sender, a['canister_id'], (c) => install(s, c, sender, a['mode'] as Record<string, unknown>, a['wasm_module'] as Uint8Array, a['arg'] as Uint8Array, m));
@@ -186,7 +211,9 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
         // [EXE-DELETE.1] only a stopped canister can be deleted; its id is never reused
         if (c.status !== 'stopped') return { error: notStopped(c.id.text) };
         dropLive(c.id.text);
-        return { state: { ...s, canisters: s.canisters.delete(c.id.text), canisterOrder: s.canisterOrder.filter((x) => x !== c.id.text) }, reply: EMPTY_REPLY };
+        // [CYC-MGMT-FEES.1] a deleted canister's cycles are gone
+        const st = consumeSubnet(s, c.cycles + c.reserved, 'DeletedCanisters');
+        return { state: { ...st, canisters: st.canisters.delete(c.id.text), canisterOrder: st.canisterOrder.filter((x) => x !== c.id.text) }, reply: EMPTY_REPLY };
       });
     case 'raw_rand': {
       // [EXE-RAW-RAND.1] 32 bytes from the subnet's random tape (a counter hashed under a fixed domain)
@@ -194,7 +221,7 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
       return { state: { ...s, randCounter: s.randCounter + 1n }, reply: encodeRet('raw_rand', [bytes]) };
     }
     case 'canister_status':
-      return withController(s, sender, a['canister_id'], (c) => ({ state: s, reply: encodeRet('canister_status', [statusRecord(c)]) }));
+      return withController(s, sender, a['canister_id'], (c) => ({ state: s, reply: encodeRet('canister_status', [statusRecord(s, c)]) }));
     case 'canister_info': {
       const id = pid(a['canister_id']);
       const c = getCanister(s, id.text);
@@ -225,6 +252,16 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
   }
 };
 
+/**
+ * [CYC-INGRESS.1] a small `update_settings` ingress message pays its induction after the new
+ * settings apply (so a frozen canister can be unfrozen); if it cannot pay, it is not charged.
+ */
+const delayedInduction = (s: ExecState, c: Canister, m: Extract<Message, { kind: 'call' }>): ExecState => {
+  if (m.origin.kind !== 'ingress' || m.arg.length > MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE) return s;
+  const cost = A.ingressInductionCost(s.config.fees, BigInt(new TextEncoder().encode(m.method).length + m.arg.length));
+  return A.canWithdraw(c.cycles, freezingLimit(s, c), cost) ? consume(s, c, cost, 'IngressInduction')[0] : s;
+};
+
 // ---------------------------------------------------------------------------------------
 // Creation ([EXE-CREATE.1])
 
@@ -234,6 +271,9 @@ const newCanister = (s: ExecState, id: Principal, controllers: readonly Principa
   controllers,
   settings: defaultSettings(s.config.defaultWasmMemoryLimit),
   cycles,
+  reserved: 0n,
+  consumed: {},
+  lastCharge: s.time,
   status: 'running',
   stopWaiters: [],
   version: 0n,
@@ -311,7 +351,22 @@ const record = (s: ExecState, c: Canister, sender: Principal, m: Extract<Message
 // ---------------------------------------------------------------------------------------
 // install_code ([EXE-INSTALL.1], [EXE-UPGRADE.1])
 
-const install = (
+/**
+ * [CYC-PREPAY.1] an installation is prepaid by the canister for the install instruction limit,
+ * and refunded what its executions and the module's compilation did not use.
+ */
+const install = (s: ExecState, c: Canister, sender: Principal, mode: Record<string, unknown>, wasm: Uint8Array, arg: Uint8Array, m: Extract<Message, { kind: 'call' }>): Outcome => {
+  const pre = prepay(s, c, s.config.limits.install, isController(c, sender));
+  if ('error' in pre)
+    return { error: userError('CanisterOutOfCycles', `Canister installation failed with \`${pre.error.message}\`.\n${helpWith('Top up the canister with more cycles.', 'install-code-not-enough-cycles')}`) };
+  const o = installPrepaid(pre.state, pre.canister, sender, mode, wasm, arg, m);
+  if ('pending' in o) return o;
+  const loaded = loadModule(wasm);
+  const used = (o.report?.instructions ?? 0n) + ('ok' in loaded ? loaded.ok.inst.compileCost : 0n);
+  return { ...o, state: refundUnused(o.state ?? pre.state, c.id.text, pre.prepaid, used) } as Outcome;
+};
+
+const installPrepaid = (
   s: ExecState,
   c: Canister,
   sender: Principal,
@@ -389,6 +444,7 @@ const install = (
   let timer = 0n;
   let certified = kind === 'upgrade' ? cur.certifiedData : new Uint8Array();
   let cycles = c.cycles;
+  let burned = 0n;
   const calls: unknown[] = [];
   if (module.info.systemExports.includes(entry)) {
     const r = run(s, { ...target, wasm: state }, state, { kind: 'I', entry: { export: entry }, caller: sender, arg, limit: limit - used, sliceLimit: slice });
@@ -399,6 +455,7 @@ const install = (
     if (r.outcome.globalTimer !== undefined) timer = r.outcome.globalTimer;
     if (r.outcome.certifiedData !== undefined) certified = r.outcome.certifiedData;
     cycles -= r.outcome.cyclesBurned;
+    burned += r.outcome.cyclesBurned;
     calls.push(...r.outcome.calls);
   }
   const installed: Canister = record(
@@ -408,7 +465,9 @@ const install = (
     m,
     { kind: 'code_deployment', mode: kind, moduleHash: module.hash },
   );
-  return { state: putCanister(s, installed), reply: EMPTY_REPLY, report: { instructions: used, slices: 1, debugPrints: prints } };
+  // the cycles init burned are consumed ([CYC-SYSAPI.1])
+  const st = consumeSubnet(putCanister(s, installed), burned, 'BurnedCycles');
+  return { state: putCanister(st, { ...installed, consumed: { ...installed.consumed, BurnedCycles: (installed.consumed.BurnedCycles ?? 0n) + burned } }), reply: EMPTY_REPLY, report: { instructions: used, slices: 1, debugPrints: prints } };
 };
 
 /** uninstall_code: the module and memories go, open calls are rejected ([EXE-UNINSTALL.1]). */
@@ -425,6 +484,40 @@ const uninstall = (s: ExecState, c: Canister, sender: Principal, m: Extract<Mess
   }
   const c2 = record(s, { ...c, wasm: undefined, certifiedData: new Uint8Array(), globalTimer: 0n, version: c.version + 1n }, sender, m, { kind: 'code_uninstall' });
   return maybeStopped(putCanister(st, c2), c.id.text);
+};
+
+/**
+ * [CYC-OUT-OF-CYCLES.1] a canister that cannot pay for its memory and allocations is
+ * uninstalled: its code, memories, log, chunks and snapshots go, its open calls are rejected,
+ * its allocations are reset and its history emptied (the count of changes stays), and what is
+ * left of both its balances is burned. Its id, controllers, status and other settings stay, so a
+ * top-up and a new installation revive it.
+ */
+export const uninstallOutOfCycles = (s: ExecState, c: Canister): ExecState => {
+  dropLive(c.id.text);
+  let st = s;
+  for (const [id, ctx] of s.contexts.entries()) {
+    if (ctx.canister !== c.id.text) continue;
+    if (ctx.needsToRespond) {
+      const e = userError('CanisterRejectedMessage', 'Canister has been uninstalled.');
+      st = respondTo(st, ctx.origin, { kind: 'reject', code: 4, message: e.message }, ctx.availableCycles, ctx.origin.kind === 'ingress' ? e : undefined);
+    }
+    st = { ...st, contexts: st.contexts.delete(id) };
+  }
+  const c2: Canister = {
+    ...c,
+    wasm: undefined,
+    certifiedData: new Uint8Array(),
+    globalTimer: 0n,
+    version: c.version + 1n,
+    log: EMPTY_LOG,
+    chunks: [],
+    snapshots: [],
+    history: [],
+    settings: { ...c.settings, computeAllocation: 0n, memoryAllocation: 0n },
+  };
+  const [st2] = consume(putCanister(st, c2), c2, c2.cycles + c2.reserved, 'Uninstall');
+  return maybeStopped(st2, c.id.text);
 };
 
 // ---------------------------------------------------------------------------------------
@@ -503,7 +596,7 @@ const snapshotValue = (x: Canister['snapshots'][number]) => ({ id: fromHex(x.id)
 // canister_status and canister_info values
 
 /** The `canister_status` record of a canister. */
-export const statusRecord = (c: Canister) => ({
+export const statusRecord = (s: ExecState, c: Canister) => ({
   status: { [c.status]: null },
   version: c.version,
   settings: {
@@ -517,10 +610,11 @@ export const statusRecord = (c: Canister) => ({
     wasm_memory_threshold: c.settings.wasmMemoryThreshold,
   },
   module_hash: c.wasm ? [fromHex(c.wasm.module.hash)!] : [],
-  memory_size: c.wasm ? BigInt(c.wasm.heap.byteLength + c.wasm.stable.byteLength) : 0n,
+  memory_size: memoryUsage(c),
+  // [CYC-STATUS.1] the main and reserved balances, and the idle burn per day
   cycles: c.cycles,
-  reserved_cycles: 0n,
-  idle_cycles_burned_per_day: 0n,
+  reserved_cycles: c.reserved,
+  idle_cycles_burned_per_day: idleCyclesPerDay(s, c),
   query_stats: { num_calls_total: 0n, num_instructions_total: 0n, request_payload_bytes_total: 0n, response_payload_bytes_total: 0n },
 });
 

@@ -6,7 +6,8 @@
 import type { Principal } from '../core/principal.js';
 import { rejectCodeOf, errorCodeText, type Trap, type UserError } from './errors.js';
 import { appendLog, logRemaining } from './log.js';
-import type { CallArgs, ExecInput, ExecResult, Response, WasmState } from './runtime.js';
+import type { CallArgs, ExecEffects, ExecInput, ExecResult, Response, WasmState } from './runtime.js';
+import { consume, consumeSubnet, cyclesEnv } from './cycles.js';
 import { execute } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
 import type { CallContext, Canister, ExecState, IngressStatus, Message, Origin } from './state.js';
@@ -76,8 +77,12 @@ export const respondTo = (s: ExecState, origin: Origin, response: Response, refu
       return { ...s, ingress: s.ingress.set(origin.messageId, st) };
     }
     case 'canister': {
-      // [EXE-BEST-EFFORT.1] the response to an expired best-effort call is dropped
-      if (s.callbacks.get(origin.callback)?.expired === true) return s;
+      // [EXE-BEST-EFFORT.1] the response to an expired best-effort call is dropped, but the
+      // cycles it refunds return to the caller ([CYC-REFUND.1])
+      if (s.callbacks.get(origin.callback)?.expired === true) {
+        const caller = s.canisters.get(origin.caller);
+        return caller === undefined ? consumeSubnet(s, refund, 'DroppedMessages') : putCanister(s, { ...caller, cycles: caller.cycles + refund });
+      }
       // a system error reaches a calling canister as its reject code and `IC0xxx: <text>`
       const r: Response = error !== undefined && response.kind === 'reject' ? { ...response, message: `${errorCodeText(error.code)}: ${error.message}` } : response;
       // [EXE-ORDER.1] responses have no queue order: each is its own queue
@@ -150,6 +155,8 @@ export interface RunArgs {
   readonly certificate?: Uint8Array;
   readonly alreadyReplied?: boolean;
   readonly deadline?: bigint;
+  /** whether the caller controls the canister (out-of-cycles errors then tell the amount) */
+  readonly reveal?: boolean;
 }
 
 export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, persist = true): ExecResult =>
@@ -181,6 +188,7 @@ export const run = (s: ExecState, c: Canister, wasm: WasmState, a: RunArgs, pers
       callContextInstructions: a.callContextInstructions ?? 0n,
       logRemaining: logRemaining(c.log),
       ...(a.alreadyReplied === true ? { alreadyReplied: true } : {}),
+      cycles: cyclesEnv(s, c, wasm, a.reveal ?? false),
     },
     c.globalTimer,
     persist,
@@ -199,7 +207,8 @@ export const applyOk = (
   bumpVersion: boolean,
 ): ExecState => {
   let st = s;
-  let cycles = c.cycles + r.cyclesAccepted - r.cyclesBurned - r.cyclesSent;
+  // accepted cycles come in, attached ones go out, reserved ones move aside ([CYC-REFUND.1], [CYC-RESERVE.1])
+  let cycles = c.cycles + r.cyclesAccepted - r.cyclesSent - r.cyclesReserved;
   let ctx2: CallContext = { ...ctx, availableCycles: ctx.availableCycles - r.cyclesAccepted, instructions: ctx.instructions + instructions };
   // calls: each becomes a message in the (caller, callee) FIFO and a registered callback
   for (const call of r.calls) st = registerCall(st, c.id.text, ctx2.id, call);
@@ -216,11 +225,22 @@ export const applyOk = (
     ...c,
     wasm: r.state,
     cycles,
+    reserved: c.reserved + r.cyclesReserved,
     version: bumpVersion ? c.version + 1n : c.version,
     ...(r.certifiedData !== undefined ? { certifiedData: r.certifiedData } : {}),
     ...(r.globalTimer !== undefined ? { globalTimer: r.globalTimer } : {}),
   };
-  return putContext(putCanister(st, c2), ctx2);
+  return putContext(chargeEffects(putCanister(st, c2), c2, r), ctx2);
+};
+
+/**
+ * What an execution consumed besides its instructions: the calls' fees and reservations
+ * ([CYC-CALL-FEE.1]) and the cycles it burned ([CYC-SYSAPI.1]).
+ */
+export const chargeEffects = (s: ExecState, c: Canister, r: Pick<ExecEffects, 'transmissionCharged' | 'executionCharged' | 'cyclesBurned'>): ExecState => {
+  let [st, c2] = consume(s, c, r.transmissionCharged, 'RequestAndResponseTransmission');
+  [st, c2] = consume(st, c2, r.executionCharged, 'Instructions');
+  return consume(st, c2, r.cyclesBurned, 'BurnedCycles')[0];
 };
 
 const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): ExecState => {
@@ -230,7 +250,21 @@ const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): 
   const s1: ExecState = {
     ...s,
     nextId: cbId + 1,
-    callbacks: s.callbacks.set(cbId, { id: cbId, ctx, canister: from, callee: call.callee.text, method: call.method, reply: call.reply, reject: call.reject, ...(call.cleanup ? { cleanup: call.cleanup } : {}), deadline, message: cbId + 1 }),
+    callbacks: s.callbacks.set(cbId, {
+      id: cbId,
+      ctx,
+      canister: from,
+      callee: call.callee.text,
+      method: call.method,
+      reply: call.reply,
+      reject: call.reject,
+      ...(call.cleanup ? { cleanup: call.cleanup } : {}),
+      deadline,
+      message: cbId + 1,
+      cyclesSent: call.cycles,
+      prepaidExecution: call.prepaidExecution,
+      prepaidTransmission: call.prepaidTransmission,
+    }),
   };
   return enqueue(s1, {
     kind: 'call',

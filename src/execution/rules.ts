@@ -10,10 +10,14 @@ import { notEnabled, ok, reject, type Result } from '../core/machine.js';
 import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
 import { errorCodeText, type UserError } from './errors.js';
 import { executeCall, executeResponse, executeSystemTask, inspect, resumeSlice, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
-import { canisterIdArg, codeChangeTarget, executeManagement } from './management.js';
+import { canisterIdArg, codeChangeTarget, executeManagement, MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE, uninstallOutOfCycles } from './management.js';
 import { parsePrincipal } from '../core/principal.js';
 import { dequeue, enqueue, isHead } from './ops.js';
 import type { ExecState } from './state.js';
+import * as A from '../cycles/account.js';
+import { consume, freezingLimit, holdings, isController } from './cycles.js';
+import { putCanister } from './ops.js';
+import type { Canister } from './state.js';
 
 export interface SubmitIngressArgs {
   readonly sender: Principal;
@@ -27,6 +31,8 @@ export interface SubmitIngressArgs {
   readonly expiry?: bigint;
   /** the effective canister id of the request, when it came through the HTTP interface */
   readonly effectiveCanisterId?: Principal;
+  /** the size of the signed request (its CBOR envelope), which the induction fee is charged for ([CYC-INGRESS.1]) */
+  readonly size?: bigint;
 }
 
 /** The replica's bounds on ingress expiry: at most 5 minutes ahead, plus 60 s of client clock drift. */
@@ -36,7 +42,25 @@ export const PERMITTED_DRIFT = 60_000_000_000n;
 /** Why an ingress message is refused at the boundary. */
 export type SubmitError =
   | { readonly code: 'InvalidIngressExpiry'; readonly message: string }
-  | { readonly code: 'InvalidEffectiveCanisterId'; readonly message: string };
+  | { readonly code: 'InvalidEffectiveCanisterId'; readonly message: string }
+  | { readonly code: 'CanisterOutOfCycles'; readonly message: string };
+
+
+/**
+ * [CYC-INGRESS.1] the canister that pays an ingress message's induction: its destination, or
+ * for the management canister the canister it names; none for provisional creation and top-ups,
+ * and for small `update_settings` calls (charged when they are executed).
+ */
+export const ingressPayer = (canister: Principal, method: string, arg: Uint8Array): string | undefined => {
+  if (canister.text !== MANAGEMENT_CANISTER.text) return canister.text;
+  if (method === 'update_settings' && arg.length <= MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE) return undefined;
+  // provisional top-ups must reach a canister with nothing left (PocketIC and drun rely on it)
+  if (method === 'provisional_top_up_canister') return undefined;
+  return canisterIdArg(method, arg);
+};
+
+/** The bytes an ingress message is charged for: its envelope, or without one its method name, argument and nonce. */
+export const ingressBytes = (a: Pick<SubmitIngressArgs, 'method' | 'arg' | 'nonce' | 'size'>): bigint => a.size ?? BigInt(utf8(a.method).length + a.arg.length + (a.nonce?.length ?? 0));
 
 /** The canister a call names as its effective destination (the interface spec's rules). */
 const effectiveTarget = (a: SubmitIngressArgs): Principal | 'any' | undefined => {
@@ -70,7 +94,18 @@ export const submitIngress: (s: ExecState, a: SubmitIngressArgs) => Result<ExecS
   // message number, which no other message of this state has
   const messageId = a.messageId ?? (a.nonce !== undefined ? contentId(a, a.nonce) : `m${s.nextId.toString(16).padStart(8, '0')}`);
   if (s.ingress.has(messageId)) return notEnabled('EXE-INGRESS-SUBMIT.1', `message ${messageId} was already submitted`);
-  const s1: ExecState = { ...s, ingress: s.ingress.set(messageId, { status: 'received', time: s.time, ...(a.expiry !== undefined ? { expiry: a.expiry } : {}) }) };
+  // [CYC-INGRESS.1] the receiving canister pays the induction fee, above its freezing limit
+  let s0 = s;
+  const payer = ingressPayer(a.canister, a.method, a.arg);
+  const pc = payer === undefined ? undefined : s.canisters.get(payer);
+  if (pc !== undefined && pc.native === undefined) {
+    const cost = A.ingressInductionCost(s.config.fees, ingressBytes(a));
+    const thr = freezingLimit(s, pc);
+    if (!A.canWithdraw(pc.cycles, thr, cost))
+      return reject('CYC-INGRESS.1', { code: 'CanisterOutOfCycles', message: A.outOfCyclesText(pc.id.text, pc.cycles, cost, thr, isController(pc, a.sender)) });
+    s0 = consume(s, pc, cost, 'IngressInduction')[0];
+  }
+  const s1: ExecState = { ...s0, ingress: s.ingress.set(messageId, { status: 'received', time: s.time, ...(a.expiry !== undefined ? { expiry: a.expiry } : {}) }) };
   const s2 = enqueue(s1, {
     kind: 'call',
     queue: `ingress:${messageId}`,
@@ -212,4 +247,43 @@ export const executable = (s: ExecState): number[] => {
   const out: number[] = [];
   for (const [, q] of s.queues.entries()) if (q.length > 0) out.push(q[0]!);
   return out.sort((a, b) => a - b);
+};
+
+/**
+ * [CYC-PERIODIC.1] charge, as of time `now`, every canister last charged at least
+ * `duration_between_allocation_charges` before it (except one with a paused execution) for its
+ * memory, message memory and compute allocation since then; the reserved balance pays first.
+ * A canister that cannot pay is uninstalled ([CYC-OUT-OF-CYCLES.1]).
+ */
+export const chargeResources: (s: ExecState, a: { readonly now: bigint }) => Result<ExecState, { readonly charged: readonly string[]; readonly uninstalled: readonly string[] }, never> = (s, a) => {
+  if (a.now > s.time) return notEnabled('CYC-PERIODIC.1', `time ${a.now} is after the current time ${s.time}`);
+  const every = s.config.fees.table.durationBetweenAllocationCharges * 1_000_000_000n;
+  let st = s;
+  const charged: string[] = [];
+  const uninstalled: string[] = [];
+  for (const id of s.canisterOrder) {
+    const c0 = st.canisters.get(id);
+    if (c0 === undefined || c0.native !== undefined || st.paused.has(id) || a.now < c0.lastCharge + every) continue;
+    charged.push(id);
+    const secs = (a.now - c0.lastCharge) / 1_000_000_000n;
+    let c: Canister = { ...c0, lastCharge: a.now };
+    st = putCanister(st, c);
+    const rate = A.idleRate(s.config.fees, holdings(st, c));
+    let failed = false;
+    for (const [perDay, use] of [[rate.memory, 'Memory'], [rate.messageMemory, 'Memory'], [rate.compute, 'ComputeAllocation']] as const) {
+      const amount = A.mul(perDay, secs) / A.DAY;
+      // the reserved balance counts for these charges, and no freezing limit applies
+      if (amount > c.cycles + c.reserved) {
+        failed = true;
+        break;
+      }
+      [st, c] = consume(st, c, amount, use);
+    }
+    if (failed) {
+      st = uninstallOutOfCycles(st, c);
+      uninstalled.push(id);
+    }
+  }
+  if (charged.length === 0) return notEnabled('CYC-PERIODIC.1', `no canister is due to be charged at ${a.now}`);
+  return ok(st, { charged, uninstalled });
 };

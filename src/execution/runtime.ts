@@ -24,6 +24,7 @@ import type { Trap } from './errors.js';
 import { availableIn, modeName, type EntryKind } from './sysapi.js';
 import { wrongModeHelp } from './errors.js';
 import { LOG_CAPACITY } from './log.js';
+import * as A from '../cycles/account.js';
 
 // ---------------------------------------------------------------------------------------
 // Compiled modules, shared by every canister with the same module hash
@@ -85,7 +86,48 @@ export interface CallArgs {
   readonly cleanup?: { readonly fun: bigint; readonly env: bigint };
   /** best-effort timeout in seconds, if set */
   readonly timeoutSeconds?: number;
+  /** prepaid at `call_perform` ([CYC-CALL-FEE.1]) */
+  readonly prepaidExecution: bigint;
+  readonly prepaidTransmission: bigint;
 }
+
+/**
+ * What an execution needs to know of the cycles accounts ([CYC-SYSAPI.1]): the fees, and the
+ * canister's freezing limit as a function of its memory (which the execution may grow).
+ */
+export interface CyclesEnv {
+  readonly fees: A.Fees;
+  /** the freezing limit at a memory usage and a message memory, in bytes ([CYC-FREEZE.1]) */
+  readonly threshold: (memoryUsage: bigint, messageMemory: bigint) => bigint;
+  /** memory usage besides the Wasm and stable memories, and the message memory, at the start */
+  readonly otherMemory: bigint;
+  readonly messageMemory: bigint;
+  /** the instruction limit a call's response callback is prepaid for */
+  readonly responseLimit: bigint;
+  readonly wasm64: boolean;
+  /** the caller is a controller: errors tell the cycles missing */
+  readonly reveal: boolean;
+  /** bytes; 0 = best effort */
+  readonly memoryAllocation: bigint;
+  /** cycles to reserve for `bytes` newly allocated, after `before` bytes allocated earlier in this execution ([CYC-RESERVE.1]) */
+  readonly reservation: (bytes: bigint, before: bigint) => bigint;
+  readonly reserved: bigint;
+  readonly reservedLimit: bigint;
+}
+
+/** A subnet that charges nothing and freezes nothing. */
+export const FREE_CYCLES: Omit<CyclesEnv, 'fees'> = {
+  threshold: () => 0n,
+  otherMemory: 0n,
+  messageMemory: 0n,
+  responseLimit: 0n,
+  wasm64: false,
+  reveal: false,
+  memoryAllocation: 0n,
+  reservation: () => 0n,
+  reserved: 0n,
+  reservedLimit: (1n << 128n) - 1n,
+};
 
 export type Response =
   | { readonly kind: 'reply'; readonly data: Uint8Array }
@@ -123,6 +165,8 @@ export interface ExecInput {
   readonly alreadyReplied?: boolean;
   /** free bytes in the canister log, which the charge of `debug_print` and `trap` depends on ([EXE-LOG.1]) */
   readonly logRemaining?: number;
+  /** the cycles accounts; none: nothing is charged or frozen */
+  readonly cycles?: CyclesEnv;
 }
 
 export interface ExecEffects {
@@ -132,6 +176,11 @@ export interface ExecEffects {
   readonly cyclesBurned: bigint;
   /** cycles moved to calls (deducted from the balance) */
   readonly cyclesSent: bigint;
+  /** the calls' fees and reserved transmissions, and their callbacks' prepaid execution ([CYC-CALL-FEE.1]) */
+  readonly transmissionCharged: bigint;
+  readonly executionCharged: bigint;
+  /** moved into the reserved balance for memory the execution allocated ([CYC-RESERVE.1]) */
+  readonly cyclesReserved: bigint;
   readonly certifiedData?: Uint8Array;
   readonly globalTimer?: bigint;
   readonly accepted: boolean;
@@ -213,6 +262,12 @@ class Host {
   cyclesAccepted = 0n;
   cyclesBurned = 0n;
   cyclesSent = 0n;
+  transmissionCharged = 0n;
+  executionCharged = 0n;
+  cyclesReserved = 0n;
+  /** bytes allocated in this execution, and message memory of the calls it made */
+  allocated = 0n;
+  callMemory = 0n;
   certifiedData: Uint8Array | undefined;
   globalTimer: bigint | undefined;
   accepted = false;
@@ -234,6 +289,11 @@ class Host {
     this.cyclesAccepted = 0n;
     this.cyclesBurned = 0n;
     this.cyclesSent = 0n;
+    this.transmissionCharged = 0n;
+    this.executionCharged = 0n;
+    this.cyclesReserved = 0n;
+    this.allocated = 0n;
+    this.callMemory = 0n;
     this.certifiedData = undefined;
     this.globalTimer = undefined;
     this.accepted = false;
@@ -340,7 +400,54 @@ class Host {
   }
 
   balanceNow(): bigint {
-    return this.in.balance + this.cyclesAccepted - this.cyclesBurned - this.cyclesSent - (this.pending?.cycles ?? 0n);
+    return this.in.balance + this.cyclesAccepted - this.cyclesBurned - this.cyclesSent - (this.pending?.cycles ?? 0n) - this.transmissionCharged - this.executionCharged - this.cyclesReserved;
+  }
+
+  // ---- cycles ([CYC-SYSAPI.1], [CYC-FREEZE.1])
+
+  /** the canister's memory usage as the execution has grown it */
+  usageNow(): bigint {
+    const heap = BigInt(this.live.memory?.buffer.byteLength ?? 0);
+    return (this.in.cycles?.otherMemory ?? 0n) + heap + BigInt(this.stable.byteLength);
+  }
+
+  thresholdNow(extraMessageMemory = 0n): bigint {
+    const c = this.in.cycles;
+    return c === undefined ? 0n : c.threshold(this.usageNow(), c.messageMemory + this.callMemory + extraMessageMemory);
+  }
+
+  /** [CYC-FREEZE.1] what can be spent above the freezing limit */
+  liquidNow(): bigint {
+    return A.liquid(this.balanceNow(), this.thresholdNow());
+  }
+
+  /**
+   * [CYC-MEMORY-GROW.1] memory grew from `before` to `after` bytes of usage: an update or a
+   * system task must stay above its freezing limit, and storage may have to be reserved.
+   */
+  memoryGrew(before: bigint, after: bigint): void {
+    const c = this.in.cycles;
+    if (c === undefined) return;
+    const alloc = (u: bigint): bigint => A.allocatedBytes({ memoryAllocation: c.memoryAllocation, memoryUsage: u });
+    const bytes = alloc(after) - alloc(before);
+    if (bytes <= 0n) return;
+    const k = this.in.kind;
+    if (k === 'U' || k === 'T') {
+      const thr = this.thresholdNow();
+      const bal = this.balanceNow();
+      if (bal < thr) throw new HostTrap({ kind: 'InsufficientCyclesInMemoryGrow', bytes, ...(c.reveal ? { needed: thr - bal } : {}) });
+    }
+    if (k === 'U' || k === 'T' || k === 'Ry' || k === 'Rt' || k === 'I') {
+      const r = c.reservation(bytes, this.allocated);
+      if (r > 0n) {
+        const requested = c.reserved + this.cyclesReserved + r;
+        if (requested > c.reservedLimit) throw new HostTrap({ kind: 'ReservedCyclesLimitExceededInMemoryGrow', bytes, requested, limit: c.reservedLimit });
+        const bal = this.balanceNow();
+        if (bal < r) throw new HostTrap({ kind: 'InsufficientCyclesInMemoryGrow', bytes, ...(c.reveal ? { needed: r - bal } : {}) });
+        this.cyclesReserved += r;
+      }
+    }
+    this.allocated += bytes;
   }
 
   // ---- stable memory ([EXE-STABLE.1])
@@ -424,9 +531,9 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     },
     cycles_burn128: (hi, lo, dst) => {
       G('cycles_burn128');
+      // [CYC-SYSAPI.1] at most the liquid balance is burned
       const want = (u64(hi!) << 64n) | u64(lo!);
-      const bal = h.balanceNow();
-      const take = want < bal ? want : bal;
+      const take = A.min(want, h.liquidNow());
       h.cyclesBurned += take;
       h.write128(dst!, take, 'ic0.cycles_burn128');
     },
@@ -439,7 +546,8 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       return b;
     },
     canister_cycle_balance128: (dst) => (G('canister_cycle_balance128'), h.write128(dst!, h.balanceNow(), 'ic0.canister_cycle_balance128')),
-    canister_liquid_cycle_balance128: (dst) => (G('canister_liquid_cycle_balance128'), h.write128(dst!, h.balanceNow(), 'ic0.canister_liquid_cycle_balance128')),
+    // [CYC-SYSAPI.1] the balance above the freezing limit, with the memory as it is now
+    canister_liquid_cycle_balance128: (dst) => (G('canister_liquid_cycle_balance128'), h.write128(dst!, h.liquidNow(), 'ic0.canister_liquid_cycle_balance128')),
     canister_status: () => (G('canister_status'), h.in.status),
     canister_version: () => (G('canister_version'), h.in.version),
     msg_method_name_size: () => (G('msg_method_name_size'), h.ret(new TextEncoder().encode(h.in.methodName).length)),
@@ -481,16 +589,12 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     call_cycles_add: (amount) => {
       G('call_cycles_add');
       const p = h.pending ?? violation('ic0.call_cycles_add called when no call is under construction.');
-      const a = u64(amount!);
-      if (a > h.balanceNow()) violation('ic0.call_cycles_add: the canister does not have enough cycles');
-      p.cycles += a;
+      addCycles(h, p, u64(amount!));
     },
     call_cycles_add128: (hi, lo) => {
       G('call_cycles_add128');
       const p = h.pending ?? violation('ic0.call_cycles_add128 called when no call is under construction.');
-      const a = (u64(hi!) << 64n) | u64(lo!);
-      if (a > h.balanceNow()) violation('ic0.call_cycles_add128: the canister does not have enough cycles');
-      p.cycles += a;
+      addCycles(h, p, (u64(hi!) << 64n) | u64(lo!));
     },
     call_perform: () => {
       G('call_perform');
@@ -499,8 +603,33 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       const arg = new Uint8Array(p.argSize);
       let o = 0;
       for (const c of p.args) (arg.set(c, o), (o += c.length));
+      // [CYC-CALL-FEE.1] the call fee, its bytes and the response's reservations, above the freezing limit
+      const env = h.in.cycles;
+      let charge: A.CallCharge = { transmission: 0n, execution: 0n };
+      const slot = p.timeout === undefined ? A.MAX_RESPONSE_COUNT_BYTES : 0n;
+      if (env !== undefined) {
+        charge = A.callCharge(env.fees, BigInt(new TextEncoder().encode(p.method).length + arg.length), env.responseLimit, env.wasm64);
+        // (the call is no longer pending, so its attached cycles are taken off here)
+        const bal = h.balanceNow() - p.cycles;
+        if (!A.canWithdraw(bal, h.thresholdNow(slot), charge.transmission + charge.execution)) return 2; // its cycles return to the balance
+      }
       h.cyclesSent += p.cycles;
-      h.calls.push({ callee: p.callee, method: p.method, arg, cycles: p.cycles, reply: p.reply, reject: p.reject, ...(p.cleanup ? { cleanup: p.cleanup } : {}), ...(p.timeout !== undefined ? { timeoutSeconds: p.timeout } : {}) });
+      h.transmissionCharged += charge.transmission;
+      h.executionCharged += charge.execution;
+      h.callMemory += slot;
+      h.calls.push({
+        callee: p.callee,
+        method: p.method,
+        arg,
+        cycles: p.cycles,
+        reply: p.reply,
+        reject: p.reject,
+        ...(p.cleanup ? { cleanup: p.cleanup } : {}),
+        ...(p.timeout !== undefined ? { timeoutSeconds: p.timeout } : {}),
+        prepaidExecution: charge.execution,
+        // [CYC-RESPONSE-RESERVE.1] of the transmission, only the largest response's is a reservation
+        prepaidTransmission: env === undefined ? 0n : A.responseTransmissionReserve(env.fees),
+      });
       return 0;
     },
     // ---- stable memory, 32 and 64 bit ([EXE-STABLE.1])
@@ -550,6 +679,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       if (t === 1) return h.in.callContextInstructions + h.instructions();
       return violation(`ic0.performance_counter: unknown counter type ${t}`);
     },
+    ...costImports(h, G),
     is_controller: (src, size) => {
       h.guard('is_controller');
       h.charge('is_controller', h.num(size!));
@@ -581,6 +711,41 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
   };
 };
 
+/**
+ * [CYC-SYSAPI.1] cycles attached to the call under construction leave the balance at once, and
+ * only what lies above the freezing limit can be attached.
+ */
+const addCycles = (h: Host, p: NonNullable<Host['pending']>, amount: bigint): void => {
+  if (amount > h.liquidNow()) throw new HostTrap({ kind: 'OutOfCyclesInCall' });
+  p.cycles += amount;
+};
+
+/** The `cost_*` functions write a u128 ([CYC-COST-API.1]). */
+const costImports = (h: Host, G: (fn: string, bytes?: number) => void): Record<string, (...a: (number | bigint)[]) => number | bigint | void> => {
+  const fees = (): A.Fees => h.in.cycles?.fees ?? FREE_FEES;
+  return {
+    cost_call: (m, p, dst) => {
+      G('cost_call');
+      const c = A.callCharge(fees(), u64(m!) + u64(p!), h.in.cycles?.responseLimit ?? 0n, h.in.cycles?.wasm64 ?? false);
+      h.write128(dst!, c.transmission + c.execution, 'ic0.cost_call');
+    },
+    cost_create_canister: (dst) => (G('cost_create_canister'), h.write128(dst!, A.canisterCreationFee(fees()), 'ic0.cost_create_canister')),
+    cost_http_request: (req, max, dst) => (G('cost_http_request'), h.write128(dst!, A.httpRequestFee(fees(), u64(req!), u64(max!)), 'ic0.cost_http_request')),
+    // this subnet holds no threshold keys: a known curve or algorithm names an unknown key (2)
+    cost_sign_with_ecdsa: (src, size, curve) => thresholdCost(h, G, 'cost_sign_with_ecdsa', src!, size!, curve!, 1),
+    cost_sign_with_schnorr: (src, size, alg) => thresholdCost(h, G, 'cost_sign_with_schnorr', src!, size!, alg!, 2),
+    cost_vetkd_derive_key: (src, size, curve) => thresholdCost(h, G, 'cost_vetkd_derive_key', src!, size!, curve!, 1),
+  };
+};
+
+const thresholdCost = (h: Host, G: (fn: string, bytes?: number) => void, fn: string, src: number | bigint, size: number | bigint, curve: number | bigint, known: number): number => {
+  G(fn, h.num(size));
+  h.read(src, size, `ic0.${fn}`);
+  return Number(curve) >>> 0 < known ? 2 : 1;
+};
+
+const FREE_FEES: A.Fees = { table: { referenceSubnetSize: 13n } as A.Fees['table'], subnetSize: 13n, free: true };
+
 /** The canister's global timer before this execution (for `global_timer_set`'s result). */
 const CURRENT_TIMER = new WeakMap<Host, bigint>();
 
@@ -588,7 +753,9 @@ const stableGrow = (h: Host, n: bigint, is32: boolean): number => {
   const old = h.stable.wasmPages;
   const max = is32 ? 65536n : h.in.stableMemoryLimitBytes / BigInt(WASM_PAGE);
   if (BigInt(old) + n > max) return -1;
+  const before = h.usageNow();
   h.stable = h.stable.resize(old + Number(n));
+  h.memoryGrew(before, h.usageNow());
   return old;
 };
 
@@ -692,6 +859,7 @@ const tryGrow = (h: Host, result: number | bigint): number | bigint => {
     throw new HostTrap({ kind: 'WasmMemoryLimitExceeded', limit, used: bytes });
   }
   ensureBytemap(live);
+  h.memoryGrew(h.usageNow() - (bytes - BigInt(Number(result)) * BigInt(WASM_PAGE)), h.usageNow());
   return result;
 };
 
@@ -848,6 +1016,9 @@ const effects = (h: Host, state: WasmState): ExecOutcome => ({
   cyclesAccepted: h.cyclesAccepted,
   cyclesBurned: h.cyclesBurned,
   cyclesSent: h.cyclesSent,
+  transmissionCharged: h.transmissionCharged,
+  executionCharged: h.executionCharged,
+  cyclesReserved: h.cyclesReserved,
   ...(h.certifiedData !== undefined ? { certifiedData: h.certifiedData } : {}),
   ...(h.globalTimer !== undefined ? { globalTimer: h.globalTimer } : {}),
   accepted: h.accepted,

@@ -11,7 +11,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Principal } from '../core/principal.js';
 import type { StepReport } from './canister.js';
-import { advanceTime, certify, executeMessage, expireCallback, expiredCallbacks, resumeExecution, runSystemTask } from './rules.js';
+import { advanceTime, certify, chargeResources, executeMessage, expireCallback, expiredCallbacks, resumeExecution, runSystemTask } from './rules.js';
 import type { ExecState, Message } from './state.js';
 
 /** The replica's per-round instruction budget per thread, times its 4 scheduler threads. */
@@ -20,6 +20,7 @@ export const ROUND_BUDGET = 4n * 7_000_000_000n;
 /** One rule application of a round: the rule, its arguments and what it reported. */
 export type RoundEvent =
   | { readonly rule: 'AdvanceTime'; readonly now: bigint; readonly report: StepReport }
+  | { readonly rule: 'ChargeResources'; readonly now: bigint; readonly report: StepReport }
   | { readonly rule: 'Certify'; readonly report: StepReport }
   | { readonly rule: 'ExpireCallback'; readonly callback: number; readonly report: StepReport }
   | { readonly rule: 'GlobalTimer' | 'Heartbeat' | 'ResumeExecution'; readonly canister: Principal; readonly report: StepReport }
@@ -92,6 +93,12 @@ export const runRound = (s0: ExecState, now: bigint, onEvent?: (e: RoundEvent) =
       onEvent?.({ rule: 'Execute', message: pick.id, kind: pick.kind, report: r.right.output });
       if (used >= ROUND_BUDGET) break;
     }
+  }
+  // [CYC-PERIODIC.1] at the end of the round, canisters due are charged for their resources
+  const ch = chargeResources(s, { now: s.time });
+  if (E.isRight(ch)) {
+    s = ch.right.state;
+    onEvent?.({ rule: 'ChargeResources', now: s.time, report: NOTHING });
   }
   // the round's state is certified: queries read it from now on
   const c = certify(s, {});

@@ -10,6 +10,11 @@ import type { UserError } from './errors.js';
 import type { CanisterLog } from './log.js';
 import type { Response, WasmState } from './runtime.js';
 import type { Paused } from './canister.js';
+import type { Fees, UseCase } from '../cycles/account.js';
+import type { SubnetKind } from '../cycles/table.js';
+
+/** Cycles consumed, by use case (the replica's `consumed_cycles_by_use_cases`) ([CYC-CONSERVATION.1]). */
+export type Consumed = Readonly<Partial<Record<UseCase, bigint>>>;
 
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
 
@@ -51,7 +56,14 @@ export interface Canister {
   readonly id: Principal;
   readonly controllers: readonly Principal[];
   readonly settings: Settings;
+  /** the main balance ([CYC-STATE.1]) */
   readonly cycles: bigint;
+  /** the reserved balance: cycles set aside for future storage ([CYC-RESERVE.1]) */
+  readonly reserved: bigint;
+  /** what this canister has consumed, by use case (refunds lower it again) */
+  readonly consumed: Consumed;
+  /** when the canister was last charged for its allocations and storage ([CYC-PERIODIC.1]) */
+  readonly lastCharge: bigint;
   readonly status: CanisterStatus;
   /** the callers of `stop_canister` waiting for the canister to stop */
   readonly stopWaiters: readonly Origin[];
@@ -113,6 +125,12 @@ export interface CallbackEntry extends Callback {
   readonly deadline: bigint;
   /** the id of the call message while it is pending */
   readonly message: number;
+  /** the cycles attached to the call */
+  readonly cyclesSent: bigint;
+  /** prepaid at `call_perform`: the execution of this callback ([CYC-CALL-FEE.1]) */
+  readonly prepaidExecution: bigint;
+  /** prepaid at `call_perform`: the largest response's transmission ([CYC-RESPONSE-RESERVE.1]) */
+  readonly prepaidTransmission: bigint;
   /** the deadline passed and the caller was answered SYS_UNKNOWN: a late response is dropped */
   readonly expired?: boolean;
 }
@@ -170,6 +188,20 @@ export interface ExecConfig {
   /** wasm_memory_limit given to new canisters (the replica's 3 GiB; the spec says 0) */
   readonly defaultWasmMemoryLimit: bigint;
   readonly maxSnapshots: number;
+  /** the subnet type and the fees it charges ([CYC-TABLE.1]) */
+  readonly subnetKind: SubnetKind;
+  readonly fees: Fees;
+  /** subnet memory above which storage is reserved, and the capacity ([CYC-RESERVE.1]) */
+  readonly subnetMemoryThreshold: bigint;
+  readonly subnetMemoryCapacity: bigint;
+  /** the replica's execution threads, over which the subnet's memory is divided */
+  readonly schedulerCores: bigint;
+}
+
+/** The subnet's cycles books: what was minted and what was consumed, by cause ([CYC-CONSERVATION.1]). */
+export interface CyclesBooks {
+  readonly minted: bigint;
+  readonly consumed: Consumed;
 }
 
 export interface ExecState {
@@ -192,6 +224,8 @@ export interface ExecState {
   readonly paused: PMap<string, Paused>;
   /** the canisters as of the last certification, which queries read ([EXE-CERTIFIED-STATE.1]) */
   readonly certified: { readonly canisters: PMap<string, Canister>; readonly time: bigint };
+  /** [CYC-CONSERVATION.1] */
+  readonly books: CyclesBooks;
 }
 
 export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
@@ -209,4 +243,5 @@ export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
   randCounter: 0n,
   paused: PMap.empty(),
   certified: { canisters: PMap.empty(), time },
+  books: { minted: 0n, consumed: {} },
 });

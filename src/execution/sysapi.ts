@@ -40,13 +40,14 @@ export const AVAILABILITY: Readonly<Record<string, readonly EntryKind[]>> = {
   msg_reply_data_append: REPLY,
   msg_reply: REPLY,
   msg_reject: REPLY,
-  msg_cycles_available: ['U', 'Rt', 'Ry'],
-  msg_cycles_available128: ['U', 'Rt', 'Ry'],
+  // [CYC-SYSAPI.1] the newer table: replicated queries may accept and burn cycles
+  msg_cycles_available: ['U', 'RQ', 'Rt', 'Ry'],
+  msg_cycles_available128: ['U', 'RQ', 'Rt', 'Ry'],
   msg_cycles_refunded: ['Rt', 'Ry'],
   msg_cycles_refunded128: ['Rt', 'Ry'],
-  msg_cycles_accept: ['U', 'Rt', 'Ry'],
-  msg_cycles_accept128: ['U', 'Rt', 'Ry'],
-  cycles_burn128: ['I', 'G', 'U', 'Ry', 'Rt', 'C', 'T'],
+  msg_cycles_accept: ['U', 'RQ', 'Rt', 'Ry'],
+  msg_cycles_accept128: ['U', 'RQ', 'Rt', 'Ry'],
+  cycles_burn128: ['I', 'G', 'U', 'RQ', 'Ry', 'Rt', 'C', 'T'],
   canister_self_size: ALL,
   canister_self_copy: ALL,
   canister_cycle_balance: ALL,
@@ -83,6 +84,13 @@ export const AVAILABILITY: Readonly<Record<string, readonly EntryKind[]>> = {
   in_replicated_execution: ALL_S,
   debug_print: ALL_S,
   trap: ALL_S,
+  // [CYC-COST-API.1]
+  cost_call: ALL_S,
+  cost_create_canister: ALL_S,
+  cost_http_request: ALL_S,
+  cost_sign_with_ecdsa: ALL_S,
+  cost_sign_with_schnorr: ALL_S,
+  cost_vetkd_derive_key: ALL_S,
 };
 
 const SETS = new Map<string, ReadonlySet<EntryKind>>(Object.entries(AVAILABILITY).map(([k, v]) => [k, new Set(v)]));
