@@ -163,7 +163,6 @@ describe('what each message pays', () => {
 describe('freezing and running out', () => {
   it('[CYC-FREEZE.1] [CYC-INGRESS.1] [CYC-PREPAY.1] a frozen canister refuses ingress (the amount told to controllers only) and rejects calls, returning their cycles', () => {
     const a = uniOn(sized(13n));
-    const b0 = uniOn(sized(13n));
     // b: a canister of the same subnet state as a, frozen by a year-long threshold
     const c = create(a.state, { cycles: 10n ** 12n });
     const inst = install(c.state, c.id, UNI);
@@ -189,7 +188,6 @@ describe('freezing and running out', () => {
     expect(balance(d.state, c.id)).toBe(balance(s, c.id));
     const spent = (['IngressInduction', 'Instructions', 'RequestAndResponseTransmission', 'Memory'] as const).reduce((x, u) => x + consumed(d.state, a.id, u) - consumed(s, a.id, u), 0n);
     expect(balance(s, a.id) - balance(d.state, a.id)).toBe(spent);
-    void b0;
   });
 
   it('[CYC-PERIODIC.1] [CYC-OUT-OF-CYCLES.1] [CYC-STORAGE.1] a canister that cannot pay for its memory is uninstalled, keeps its id and controllers, and a top-up revives it', () => {

@@ -166,12 +166,11 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
   // [CYC-REFUND.1] the cycles the callee did not accept return to the balance when the response
   // is executed, with what the response's size leaves of the reserved transmission ([CYC-RESPONSE-RESERVE.1])
   const credited: Canister = { ...c0, cycles: A.add(c0.cycles, m.refund) };
-  const [s0b, c1] = refund(putCanister(s0, credited), credited, A.responseTransmissionRefund(s.config.fees, responseBytes(m.response), cb.prepaidTransmission), 'RequestAndResponseTransmission');
-  const prepaid: Prepaid = { amount: cb.prepaidExecution, limit: s.config.limits.update, wasm64: isWasm64(c1.wasm) };
+  const [s0b, c] = refund(putCanister(s0, credited), credited, A.responseTransmissionRefund(s.config.fees, responseBytes(m.response), cb.prepaidTransmission), 'RequestAndResponseTransmission');
+  const prepaid: Prepaid = { amount: cb.prepaidExecution, limit: s.config.limits.update, wasm64: isWasm64(c.wasm) };
   const ctx0 = s0b.contexts.get(cb.ctx);
   // a callback that cannot run (its context is gone) keeps only the base fee of its prepaid execution
-  if (ctx0 === undefined) return [refundUnused(s0b, c1.id.text, prepaid, 0n), NO_REPORT];
-  const c = c1;
+  if (ctx0 === undefined) return [refundUnused(s0b, c.id.text, prepaid, 0n), NO_REPORT];
   const ctx = { ...ctx0, outstanding: ctx0.outstanding - 1 };
   let st = putContext(s0b, ctx);
   // a callback that cannot run keeps only the base fee of its prepaid execution

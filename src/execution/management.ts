@@ -443,7 +443,7 @@ const installPrepaid = (
   const entry = kind === 'upgrade' ? 'canister_post_upgrade' : 'canister_init';
   let timer = 0n;
   let certified = kind === 'upgrade' ? cur.certifiedData : new Uint8Array();
-  let cycles = c.cycles;
+  const cycles = c.cycles;
   let burned = 0n;
   const calls: unknown[] = [];
   if (module.info.systemExports.includes(entry)) {
@@ -454,7 +454,6 @@ const installPrepaid = (
     state = r.outcome.state;
     if (r.outcome.globalTimer !== undefined) timer = r.outcome.globalTimer;
     if (r.outcome.certifiedData !== undefined) certified = r.outcome.certifiedData;
-    cycles -= r.outcome.cyclesBurned;
     burned += r.outcome.cyclesBurned;
     calls.push(...r.outcome.calls);
   }
@@ -466,8 +465,7 @@ const installPrepaid = (
     { kind: 'code_deployment', mode: kind, moduleHash: module.hash },
   );
   // the cycles init burned are consumed ([CYC-SYSAPI.1])
-  const st = consumeSubnet(putCanister(s, installed), burned, 'BurnedCycles');
-  return { state: putCanister(st, { ...installed, consumed: { ...installed.consumed, BurnedCycles: (installed.consumed.BurnedCycles ?? 0n) + burned } }), reply: EMPTY_REPLY, report: { instructions: used, slices: 1, debugPrints: prints } };
+  return { state: consume(putCanister(s, installed), installed, burned, 'BurnedCycles')[0], reply: EMPTY_REPLY, report: { instructions: used, slices: 1, debugPrints: prints } };
 };
 
 /** uninstall_code: the module and memories go, open calls are rejected ([EXE-UNINSTALL.1]). */

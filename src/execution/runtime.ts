@@ -115,19 +115,6 @@ export interface CyclesEnv {
   readonly reservedLimit: bigint;
 }
 
-/** A subnet that charges nothing and freezes nothing. */
-export const FREE_CYCLES: Omit<CyclesEnv, 'fees'> = {
-  threshold: () => 0n,
-  otherMemory: 0n,
-  messageMemory: 0n,
-  responseLimit: 0n,
-  wasm64: false,
-  reveal: false,
-  memoryAllocation: 0n,
-  reservation: () => 0n,
-  reserved: 0n,
-  reservedLimit: (1n << 128n) - 1n,
-};
 
 export type Response =
   | { readonly kind: 'reply'; readonly data: Uint8Array }
@@ -722,15 +709,19 @@ const addCycles = (h: Host, p: NonNullable<Host['pending']>, amount: bigint): vo
 
 /** The `cost_*` functions write a u128 ([CYC-COST-API.1]). */
 const costImports = (h: Host, G: (fn: string, bytes?: number) => void): Record<string, (...a: (number | bigint)[]) => number | bigint | void> => {
-  const fees = (): A.Fees => h.in.cycles?.fees ?? FREE_FEES;
+  // without a cycles environment nothing is charged: every cost is 0
+  const cost = (f: (env: CyclesEnv) => bigint): bigint => (h.in.cycles === undefined ? 0n : f(h.in.cycles));
   return {
     cost_call: (m, p, dst) => {
       G('cost_call');
-      const c = A.callCharge(fees(), u64(m!) + u64(p!), h.in.cycles?.responseLimit ?? 0n, h.in.cycles?.wasm64 ?? false);
-      h.write128(dst!, c.transmission + c.execution, 'ic0.cost_call');
+      const c = cost((e) => {
+        const ch = A.callCharge(e.fees, u64(m!) + u64(p!), e.responseLimit, e.wasm64);
+        return ch.transmission + ch.execution;
+      });
+      h.write128(dst!, c, 'ic0.cost_call');
     },
-    cost_create_canister: (dst) => (G('cost_create_canister'), h.write128(dst!, A.canisterCreationFee(fees()), 'ic0.cost_create_canister')),
-    cost_http_request: (req, max, dst) => (G('cost_http_request'), h.write128(dst!, A.httpRequestFee(fees(), u64(req!), u64(max!)), 'ic0.cost_http_request')),
+    cost_create_canister: (dst) => (G('cost_create_canister'), h.write128(dst!, cost((e) => A.canisterCreationFee(e.fees)), 'ic0.cost_create_canister')),
+    cost_http_request: (req, max, dst) => (G('cost_http_request'), h.write128(dst!, cost((e) => A.httpRequestFee(e.fees, u64(req!), u64(max!))), 'ic0.cost_http_request')),
     // this subnet holds no threshold keys: a known curve or algorithm names an unknown key (2)
     cost_sign_with_ecdsa: (src, size, curve) => thresholdCost(h, G, 'cost_sign_with_ecdsa', src!, size!, curve!, 1),
     cost_sign_with_schnorr: (src, size, alg) => thresholdCost(h, G, 'cost_sign_with_schnorr', src!, size!, alg!, 2),
@@ -744,7 +735,6 @@ const thresholdCost = (h: Host, G: (fn: string, bytes?: number) => void, fn: str
   return Number(curve) >>> 0 < known ? 2 : 1;
 };
 
-const FREE_FEES: A.Fees = { table: { referenceSubnetSize: 13n } as A.Fees['table'], subnetSize: 13n, free: true };
 
 /** The canister's global timer before this execution (for `global_timer_set`'s result). */
 const CURRENT_TIMER = new WeakMap<Host, bigint>();
