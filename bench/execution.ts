@@ -29,7 +29,11 @@
  * materialized by an untimed query), and holds only the newest state: holding the start state
  * across a run would keep every intermediate version (and its 4 KiB page copies) alive. Each run is sized (by a calibration run) to last about RUN_SECONDS.
  *
- * Options: --reps=3 --seconds=1.5 --warmup-runs=1 --warmup-seconds=5 --canisters=10000 --mem-reps=3 --only=counter,minimal,v8,loop,bigmem,memory
+ *  6. cycles accounting on against off: direct updates of the counter and the minimal canister on
+ *     the 13-node application subnet and on the same subnet with the Free cost schedule, the cost
+ *     per message as a ratio (target ≤ 1.1).
+ *
+ * Options: --reps=3 --seconds=1.5 --warmup-runs=1 --warmup-seconds=5 --canisters=10000 --mem-reps=3 --only=counter,minimal,cycles,v8,loop,bigmem,memory
  *          --modes=direct,scheduler,direct_message_id_given (for profiling one mode)
  */
 import { environment, gitInfo } from './env.js';
@@ -42,7 +46,7 @@ import { APPLICATION_SUBNET } from '../src/execution/config.js';
 import { certify, executeMessage, query, resumeExecution, submitIngress } from '../src/execution/rules.js';
 import { runRound } from '../src/execution/scheduler.js';
 import { dropLive } from '../src/execution/runtime.js';
-import { emptyState, type ExecState, type IngressStatus } from '../src/execution/state.js';
+import { emptyState, type ExecConfig, type ExecState, type IngressStatus } from '../src/execution/state.js';
 import { loadCanister } from '../src/toolchain/compile.js';
 import { bodyBytes, decodeModule, encodeModule, EXTERNAL, VT, type WasmModule } from '../src/wasm/binary.js';
 
@@ -61,7 +65,7 @@ const MEM_REPS = num('mem-reps', 3);
 const WARMUP_RUNS = num('warmup-runs', 1);
 const WARMUP_SECONDS = num('warmup-seconds', 5);
 const MODES = new Set((argv.get('modes') ?? 'direct,scheduler,direct_message_id_given').split(','));
-const ONLY = new Set((argv.get('only') ?? 'memory,counter,minimal,v8,loop,bigmem').split(','));
+const ONLY = new Set((argv.get('only') ?? 'memory,counter,minimal,cycles,v8,loop,bigmem').split(','));
 
 const T0 = 1_620_328_630_000_000_000n;
 const CANDID_EMPTY = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0x00, 0x00]);
@@ -170,10 +174,10 @@ const installCode = (s: ExecState, id: Principal, wasm: Uint8Array, arg: Uint8Ar
   return d.state;
 };
 
-const subnet = (): ExecState => emptyState(APPLICATION_SUBNET, T0);
+const subnet = (config: ExecConfig = APPLICATION_SUBNET): ExecState => emptyState(config, T0);
 
-const withCanister = (wasm: Uint8Array, arg?: Uint8Array): { state: ExecState; id: Principal } => {
-  const c = createCanister(subnet());
+const withCanister = (wasm: Uint8Array, arg?: Uint8Array, config?: ExecConfig): { state: ExecState; id: Principal } => {
+  const c = createCanister(subnet(config));
   return { state: installCode(c.state, c.id, wasm, arg), id: c.id };
 };
 
@@ -319,14 +323,14 @@ const u32le = (v: number): Uint8Array => {
 };
 const readU32 = (b: Uint8Array): bigint => BigInt(new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0, true));
 
-const counterCase = async (): Promise<UpdateCase> => {
+const counterCase = async (config?: ExecConfig, label = ''): Promise<UpdateCase> => {
   const wasm = (await loadCanister('counter')).wasm;
-  return { name: 'motoko counter', make: () => { const w = withCanister(wasm, CANDID_EMPTY); return { s0: w.state, id: w.id }; }, method: 'inc', arg: CANDID_EMPTY, read: (s, id) => decodeNat(queryReply(s, id, 'get', CANDID_EMPTY)), base: 0n, modulo: 1n << 64n };
+  return { name: `motoko counter${label}`, make: () => { const w = withCanister(wasm, CANDID_EMPTY, config); return { s0: w.state, id: w.id }; }, method: 'inc', arg: CANDID_EMPTY, read: (s, id) => decodeNat(queryReply(s, id, 'get', CANDID_EMPTY)), base: 0n, modulo: 1n << 64n };
 };
 
-const minimalCase = async (): Promise<UpdateCase> => {
+const minimalCase = async (config?: ExecConfig, label = ''): Promise<UpdateCase> => {
   const wasm = (await loadCanister('minimal')).wasm;
-  return { name: 'minimal wat', make: () => { const w = withCanister(wasm); return { s0: w.state, id: w.id }; }, method: 'inc', arg: new Uint8Array(), read: (s, id) => readU32(queryReply(s, id, 'get', new Uint8Array())), base: 0n, modulo: 1n << 32n };
+  return { name: `minimal wat${label}`, make: () => { const w = withCanister(wasm, undefined, config); return { s0: w.state, id: w.id }; }, method: 'inc', arg: new Uint8Array(), read: (s, id) => readU32(queryReply(s, id, 'get', new Uint8Array())), base: 0n, modulo: 1n << 32n };
 };
 const measureUpdates = (c: UpdateCase) => {
   const all = {
@@ -335,6 +339,36 @@ const measureUpdates = (c: UpdateCase) => {
     direct_message_id_given: { label: `${c.name} direct, message id given`, run: (n: number) => runUpdates(c, n, 'direct-given-id'), n0: 2000 },
   };
   return measureCases(Object.fromEntries(Object.entries(all).filter(([k]) => MODES.has(k)))) as Partial<Record<keyof typeof all, Measured>>;
+};
+
+// ---------------------------------------------------------------- 1b. cycles accounting on and off
+
+/** The application subnet with the `Free` cost schedule: no message is charged, nothing is counted ([CYC-SYSTEM-FREE.1]). */
+const FREE_SUBNET: ExecConfig = { ...APPLICATION_SUBNET, fees: { ...APPLICATION_SUBNET.fees, free: true } };
+
+/**
+ * Direct updates with cycles accounting on (the 13-node application subnet: induction fee,
+ * prepaid execution and refund, freezing limits) and off (the same subnet, Free schedule), the
+ * four cases interleaved; the ratio of the cost per message, on / off.
+ */
+const measureCycles = async () => {
+  const cases = {
+    counter_on: await counterCase(APPLICATION_SUBNET, ' (cycles on)'),
+    counter_off: await counterCase(FREE_SUBNET, ' (cycles off)'),
+    minimal_on: await minimalCase(APPLICATION_SUBNET, ' (cycles on)'),
+    minimal_off: await minimalCase(FREE_SUBNET, ' (cycles off)'),
+  };
+  const m = measureCases(Object.fromEntries(Object.entries(cases).map(([k, c]) => [k, { label: c.name, run: (n: number) => runUpdates(c, n, 'direct'), n0: 2000 }])));
+  // the runs of on and off in one rep ran one after the other: their ratio, pair by pair, is robust to the machine's drift
+  const pair = (on: Measured, off: Measured) => ({
+    on: { per_sec: on.per_sec, us_per_call: on.us_per_call, us_per_call_cpu: on.us_per_call_cpu },
+    off: { per_sec: off.per_sec, us_per_call: off.us_per_call, us_per_call_cpu: off.us_per_call_cpu },
+    ratio_cost_per_message_on_over_off: round(median(on.runs.map((r, i) => off.runs[i]!.per_sec / r.per_sec)), 3),
+    ratio_of_medians: round(on.us_per_call / off.us_per_call, 3),
+    ratio_cpu_of_medians: round(on.us_per_call_cpu / off.us_per_call_cpu, 3),
+    ratios_by_rep: on.runs.map((r, i) => round(off.runs[i]!.per_sec / r.per_sec, 3)),
+  });
+  return { motoko_counter: pair(m['counter_on']!, m['counter_off']!), minimal_wat: pair(m['minimal_on']!, m['minimal_off']!) };
 };
 
 // ---------------------------------------------------------------- 2. V8 alone with stub ic0
@@ -699,6 +733,7 @@ const main = async (): Promise<void> => {
     v8Counter = await timed('v8_counter', async () => v8Reference('motoko counter', (await loadCanister('counter')).wasm, true));
     v8Minimal = await timed('v8_minimal', async () => v8Reference('minimal wat', (await loadCanister('minimal')).wasm, false));
   }
+  const cycles = ONLY.has('cycles') ? await timed('cycles', measureCycles) : undefined;
   const loop = ONLY.has('loop') ? await timed('loop', measureLoop) : undefined;
   const bigmem = ONLY.has('bigmem') ? await timed('bigmem', measureBigmem) : undefined;
 
@@ -706,6 +741,8 @@ const main = async (): Promise<void> => {
   const tgt = (name: string, value: number | undefined, ok: (v: number) => boolean) => targets.push({ name, value, met: value === undefined ? undefined : ok(value) });
   tgt('Motoko counter updates through the machine (direct) ≥ 50,000/s', counter?.direct?.per_sec, (v) => v >= 50_000);
   tgt('minimal WAT updates through the machine (direct) ≥ 200,000/s', minimal?.direct?.per_sec, (v) => v >= 200_000);
+  tgt('cycles accounting on / off, cost per Motoko counter update ≤ 1.1', cycles?.motoko_counter.ratio_cost_per_message_on_over_off, (v) => v <= 1.1);
+  tgt('cycles accounting on / off, cost per minimal WAT update ≤ 1.1', cycles?.minimal_wat.ratio_cost_per_message_on_over_off, (v) => v <= 1.1);
   tgt('metered instructions: time ratio instrumented / uninstrumented ≤ 1.5', loop?.ratio_instrumented_over_uninstrumented, (v) => v <= 1.5);
   tgt('per-message cost at 1 GiB / at 1 page ≤ 1.5', bigmem?.ratio_per_message_1gib_over_1page, (v) => v <= 1.5);
   const idle = memory?.installed_idle;
@@ -731,6 +768,7 @@ const main = async (): Promise<void> => {
         ratio_v8_alone_over_machine_direct: v8Minimal && minimal.direct ? round(v8Minimal.per_sec / minimal.direct.per_sec, 2) : undefined,
       },
     },
+    cycles_accounting: cycles,
     metered_instructions: loop,
     big_memory: bigmem,
     idle_canisters: memory && {

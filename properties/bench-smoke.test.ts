@@ -14,10 +14,12 @@ it('the execution benchmark runs and reports every figure of its targets', () =>
     { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 },
   );
   expect(r.status, r.stderr.slice(-2000)).toBe(0);
-  const j = JSON.parse(r.stdout) as { targets: Array<{ name: string; value: unknown; met: unknown }> };
-  expect(j.targets).toHaveLength(5);
+  const j = JSON.parse(r.stdout) as { targets: Array<{ name: string; value: unknown; met: unknown }>; cycles_accounting: { minimal_wat: { ratio_cost_per_message_on_over_off: number } } };
+  expect(j.targets).toHaveLength(7);
   for (const t of j.targets) {
     expect(typeof t.value, t.name).toBe('number');
     expect(typeof t.met, t.name).toBe('boolean');
   }
+  // the cycles accounting ratio is a ratio of two measured costs
+  expect(j.cycles_accounting.minimal_wat.ratio_cost_per_message_on_over_off).toBeGreaterThan(0);
 });

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { utf8Length } from '../src/core/bytes.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, type Principal } from '../src/core/principal.js';
 import * as A from '../src/cycles/account.js';
 import { costTable, tableOf } from '../src/cycles/table.js';
@@ -64,6 +65,15 @@ describe('the cost table', () => {
     expect(costTable('application', '1999')).toEqual({ error: 'unknown cost table version "1999" (known: 2025, 2026)' });
   });
 
+  it('[CYC-INGRESS.1] [CYC-CALL-FEE.1] the bytes of a method name are its UTF-8 bytes, surrogate pairs and lone surrogates included', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom('\ud800', '\udfff', 'é', '€'), fc.string({ unit: 'binary', maxLength: 1 })) }), (s) => {
+        expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
+      }),
+      { seed, numRuns: 500 },
+    );
+  });
+
   it('[CYC-SCALE.1] [CYC-ARITH.1] [CYC-EXEC-FEE.1] fees scale by n/13, multiplying first; Wasm64 instructions cost twice', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 1n, max: 100n }), fc.bigInt({ min: 0n, max: 40_000_000_000n }), (n, k) => {
@@ -75,6 +85,8 @@ describe('the cost table', () => {
       }),
       { seed, numRuns: 200 },
     );
+    // the Free schedule and a system subnet's table charge messages nothing; an application subnet's does
+    expect([A.chargesNothing({ table: tableOf('system'), subnetSize: 13n }), A.chargesNothing({ table: tableOf('application'), subnetSize: 13n, free: true }), A.chargesNothing({ table: tableOf('application'), subnetSize: 13n })]).toEqual([true, true, false]);
     expect(A.mul((1n << 128n) - 1n, 2n)).toBe((1n << 128n) - 1n);
     expect(A.sub(3n, 5n)).toBe(0n);
     expect(A.fmtCycles(1_234_567n)).toBe('1_234_567');

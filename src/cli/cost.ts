@@ -7,6 +7,7 @@ import * as A from '../cycles/account.js';
 import { COST_VERSIONS, DEFAULT_COST_VERSION, SUBNET_KINDS, costTable, type SubnetKind } from '../cycles/table.js';
 import { SYSTEM_SUBNET, APPLICATION_SUBNET } from '../execution/config.js';
 import { BadValue, configure, valueOption } from './args.js';
+import { utf8Length } from '../core/bytes.js';
 
 export const natural = (flag: string, min = 0n) => (v: string): bigint => {
   if (!/^[0-9]+$/.test(v)) throw new BadValue(`${flag} needs a whole number, got "${v}"`);
@@ -57,7 +58,7 @@ export const costOf = (a: CostArgs): CostReport | { readonly error: string } => 
   const r = table.referenceSubnetSize;
   const limit = (a.subnetType === 'system' ? SYSTEM_SUBNET : APPLICATION_SUBNET).limits.update;
   const used = a.instructions < limit ? a.instructions : limit;
-  const bytes = a.envelopeBytes ?? BigInt(new TextEncoder().encode(a.method).length) + a.argBytes;
+  const bytes = a.envelopeBytes ?? BigInt(utf8Length(a.method)) + a.argBytes;
   const per10 = a.wasm64 ? table.tenUpdateInstructionsExecutionFeeWasm64 : table.tenUpdateInstructionsExecutionFee;
   const sc = `× ${n} / ${r}`;
   const induction = A.ingressInductionCost(f, bytes);
@@ -78,7 +79,7 @@ export const costOf = (a: CostArgs): CostReport | { readonly error: string } => 
     },
     ...execution,
   ];
-  const callBytes = BigInt(new TextEncoder().encode(a.method).length) + a.argBytes;
+  const callBytes = BigInt(utf8Length(a.method)) + a.argBytes;
   const ch = A.callCharge(f, callBytes, limit, a.wasm64);
   const call: CostLine[] = [
     { item: 'call fee', formula: `${table.xnetCallFee} ${sc}`, cycles: A.xnetCallPerformedFee(f) },

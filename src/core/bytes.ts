@@ -31,3 +31,18 @@ export const bytesEqual = (a: Bytes, b: Bytes): boolean => {
 };
 
 export const utf8 = (s: string): Bytes => new TextEncoder().encode(s);
+
+/** The length of a string's UTF-8 encoding, without encoding it (a lone surrogate encodes as U+FFFD, 3 bytes). */
+export const utf8Length = (s: string): number => {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+};

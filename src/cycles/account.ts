@@ -77,6 +77,34 @@ export const scale = (f: Fees, x: bigint): bigint => {
   return mul(x, f.subnetSize) / r;
 };
 
+/**
+ * [CYC-SYSTEM-FREE.1] whether messages cost nothing under these fees — the Free schedule, or a
+ * table (a system subnet's) whose execution, ingress, transmission and resource fees are all 0 —
+ * so that every charge and freezing limit of a message is 0 and need not be computed.
+ */
+export const chargesNothing = (f: Fees): boolean => {
+  if (f.free === true) return true;
+  let z = FREE_TABLES.get(f.table);
+  if (z === undefined) {
+    const t = f.table;
+    z = [
+      t.updateMessageExecutionFee,
+      t.tenUpdateInstructionsExecutionFee,
+      t.tenUpdateInstructionsExecutionFeeWasm64,
+      t.ingressMessageReceptionFee,
+      t.ingressByteReceptionFee,
+      t.xnetCallFee,
+      t.xnetByteTransmissionFee,
+      t.gibStoragePerSecondFee,
+      t.computePercentAllocatedPerSecondFee,
+      t.basePerSecondFee,
+    ].every((x) => x === 0n);
+    FREE_TABLES.set(t, z);
+  }
+  return z;
+};
+const FREE_TABLES = new WeakMap<CostTable, boolean>();
+
 // ---------------------------------------------------------------------------------------
 // Execution ([CYC-EXEC-FEE.1])
 

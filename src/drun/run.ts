@@ -100,16 +100,18 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
     else rec(e.rule, { canister: e.canister.text });
   };
 
+  // the time of the next round: as the test runner ticks, each round is one second after the last
+  let clock = s.time;
   /** Submit an ingress message (already recorded) and run rounds until it completes; print its result line. */
   const await_ = (id: string): void => {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      s = runRound(s, s.time, printEvent);
+      s = runRound(s, clock, printEvent);
+      clock += ROUND_NANOS;
       const st = s.ingress.get(id)!;
       if (st.status === 'replied') return opts.out(`ingress Completed: Reply: 0x${toHex(st.reply)}`);
       if (st.status === 'rejected') {
         return opts.out(st.errorCode === '' ? `ingress Completed: Reject: ${st.message}` : `ingress Err: ${st.errorCode}: ${st.message}`);
       }
-      s = { ...s, time: s.time + ROUND_NANOS };
     }
     opts.err(`error: ingress message did not finish executing within ${MAX_ROUNDS} rounds`);
     exit = 2;
@@ -118,9 +120,12 @@ export const runDrun = (script: string, opts: DrunOptions, initial?: ExecState):
   const ingress = (callee: Principal, method: string, arg: Uint8Array): void => {
     const r = submitIngress(s, { sender: ANONYMOUS, canister: callee, method, arg });
     if (E.isLeft(r)) {
-      // refused at induction (an out-of-cycles canister, [CYC-INGRESS.1]): drun prints the error
+      // refused at induction (an out-of-cycles canister, [CYC-INGRESS.1]): drun prints the error, the trace keeps the refusal
       const e = r.left;
-      if (e.kind === 'Rejected' && e.error.code === 'CanisterOutOfCycles') return opts.out(`ingress Err: IC0207: ${e.error.message}`);
+      if (e.kind === 'Rejected' && e.error.code === 'CanisterOutOfCycles') {
+        rec('SubmitIngress', { sender: ANONYMOUS.text, canister: callee.text, method, arg: toHex(arg) });
+        return opts.out(`ingress Err: IC0207: ${e.error.message}`);
+      }
       return;
     }
     s = r.right.state;

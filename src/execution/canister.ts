@@ -7,7 +7,7 @@
 import type { Principal } from '../core/principal.js';
 import { MANAGEMENT_CANISTER } from '../core/principal.js';
 import { canisterEmpty, canisterNotFound, canisterStopped, canisterStopping, compositeInReplicated, didNotReply, errorCodeText, fromCanister, methodNotFound, rejectCodeOf, trapError, userError, type UserError } from './errors.js';
-import { applyOk, chargeEffects, getCanister, logExecution, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
+import { applyOk, chargeEffects, dropCallback, getCanister, logExecution, newContext, putCanister, putContext, rejectWith, respondTo, run, settleContext } from './ops.js';
 import type { ExecResult, WasmState } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
 import { callLedger } from './ledger-canister.js';
@@ -15,10 +15,11 @@ import { notController, statusRecord } from './management.js';
 import { decodeArg, encodeRet, fromDfinity } from './candid.js';
 import type { Callback, Canister, ExecState, Message, Origin } from './state.js';
 import * as A from '../cycles/account.js';
-import { consumeSubnet, freezingLimit, isController, isWasm64, prepay, refund, refundUnused, type Prepaid } from './cycles.js';
+import { commitPrepaid, consume, consumeSubnet, freezingLimit, isController, isWasm64, netCharge, prepay, prepayDeferred, refund, refundUnused, type Prepaid } from './cycles.js';
+import { utf8Length } from '../core/bytes.js';
 
 /** The bytes of a response, for its transmission fee: the reply, or the reject code and message. */
-const responseBytes = (r: import('./runtime.js').Response): bigint => BigInt(r.kind === 'reply' ? r.data.length : 1 + new TextEncoder().encode(r.message).length);
+const responseBytes = (r: import('./runtime.js').Response): bigint => BigInt(r.kind === 'reply' ? r.data.length : 1 + utf8Length(r.message));
 
 /** A call to a native canister: its answer, with the cycles attached refunded ([EXE-NATIVE-LEDGER.1]). */
 const executeNative = (s: ExecState, c: Canister, m: Extract<Message, { kind: 'call' }>): [ExecState, StepReport] => {
@@ -36,6 +37,8 @@ export interface StepReport {
   readonly trapped?: UserError;
   /** the execution paused at the end of this slice ([EXE-DTS.1]) */
   readonly paused?: boolean;
+  /** cycles requirements the execution exercised beyond what its state change shows (not traced) */
+  readonly reqs?: readonly string[];
 }
 
 export const NO_REPORT: StepReport = { instructions: 0n, slices: 0, debugPrints: [] };
@@ -76,10 +79,10 @@ export const executeCall = (s: ExecState, m: Extract<Message, { kind: 'call' }>)
   const isQuery = a.kind === 'RQ';
   // [CYC-PREPAY.1] the execution is prepaid above the freezing limit, or the call is rejected with all its cycles
   const reveal = isController(a.canister, m.caller);
-  const pre = prepay(s, a.canister, isQuery ? s.config.limits.query : s.config.limits.update, reveal);
+  const pre = prepayDeferred(s, a.canister, isQuery ? s.config.limits.query : s.config.limits.update, reveal);
   if ('error' in pre) return [errorResponse(s, m.origin, m.cycles, pre.error), { ...NO_REPORT, trapped: pre.error }];
   const c = pre.canister;
-  const [s1, ctx] = newContext(pre.state, c.id.text, m.origin, m.caller, m.cycles, m.deadline);
+  const [s1, ctx] = newContext(s, c.id.text, m.origin, m.caller, m.cycles, m.deadline);
   const r = run(s1, c, c.wasm!, {
     kind: a.kind,
     entry: { export: a.exp },
@@ -118,8 +121,10 @@ export interface Paused {
  */
 const schedule = (s: ExecState, k: Completion, r: ExecResult): [ExecState, StepReport] => {
   if (r.slices <= 1) return complete(s, k);
-  const p: Paused = { canister: k.canister, slicesLeft: r.slices - 1, slices: r.slices, completion: k };
-  return [{ ...s, paused: s.paused.set(k.canister, p) }, { instructions: 0n, slices: 1, debugPrints: [], paused: true }];
+  // [CYC-PREPAY.1] a paused execution's prepayment is in the state while it is paused
+  const [s1, prepaid] = commitPrepaid(s, k.canister, k.prepaid);
+  const p: Paused = { canister: k.canister, slicesLeft: r.slices - 1, slices: r.slices, completion: { ...k, prepaid } };
+  return [{ ...s1, paused: s1.paused.set(k.canister, p) }, { instructions: 0n, slices: 1, debugPrints: [], paused: true }];
 };
 
 /** Run the next slice of a paused execution; the last one completes it. */
@@ -132,9 +137,14 @@ export const resumeSlice = (s: ExecState, canister: string): [ExecState, StepRep
 
 const complete = (s: ExecState, k: Completion): [ExecState, StepReport] => {
   const c = getCanister(s, k.canister)!;
+  // [CYC-PREPAY.1] the instructions not used are refunded, after a trap too: a deferred
+  // prepayment is charged less its refund, with the execution's effects or alone after a trap
+  const net = netCharge(s, k.prepaid, k.result.instructions);
+  if (k.kind === 'finish' && k.result.outcome.kind === 'ok' && k.prepaid.deferred === true) return finish(s, c, k.ctx, k.result, k.bumpVersion, net);
   const [s1, report] = k.kind === 'finish' || k.result.outcome.kind === 'ok' || k.cleanup === undefined ? finish(s, c, k.ctx, k.result, k.kind === 'finish' ? k.bumpVersion : true) : cleanup(s, c, k.ctx, k.result, k.cleanup);
-  // [CYC-PREPAY.1] the instructions not used are refunded, after a trap too
-  return [refundUnused(s1, k.canister, k.prepaid, report.instructions), report];
+  const c1 = getCanister(s1, k.canister);
+  const s2 = net > 0n && c1 !== undefined ? consume(s1, c1, net, 'Instructions')[0] : s1;
+  return [refundUnused(s2, k.canister, k.prepaid, report.instructions), report];
 };
 
 /**
@@ -142,16 +152,16 @@ const complete = (s: ExecState, k: Completion): [ExecState, StepReport] => {
  * but the context's record of it ([EXE-TRAP-ROLLBACK.1]); a query run as an update keeps no
  * state change ([EXE-QUERY.1]).
  */
-const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVersion: boolean): [ExecState, StepReport] => {
+const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVersion: boolean, instructionCharge = 0n): [ExecState, StepReport] => {
   const ctx = s.contexts.get(ctxId)!;
-  const report: StepReport = { instructions: r.instructions, slices: r.slices, debugPrints: r.debugPrints };
+  const report: StepReport = { instructions: r.instructions, slices: r.slices, debugPrints: r.debugPrints, ...(r.reqs ? { reqs: r.reqs } : {}) };
   if (r.outcome.kind === 'trap') {
     const e = trapError(c.id.text, r.outcome.trap);
     const s1 = putContext(logExecution(s, c.id.text, r.debugPrints, r.outcome.trap), { ...ctx, lastTrap: e, instructions: ctx.instructions + r.instructions });
     return [settleContext(s1, ctxId, () => didNotReply(c.id.text)), { ...report, trapped: e }];
   }
   // (a query run as an update was executed with persist = false: its state is the input's)
-  const s1 = logExecution(applyOk(s, c, ctx, r.outcome, r.instructions, bumpVersion), c.id.text, r.debugPrints);
+  const s1 = logExecution(applyOk(s, c, ctx, r.outcome, r.instructions, bumpVersion, instructionCharge), c.id.text, r.debugPrints);
   return [settleContext(s1, ctxId, () => didNotReply(c.id.text)), report];
 };
 
@@ -160,7 +170,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
   const cb = s.callbacks.get(m.callback);
   // a response nobody waits for any more: the cycles it carries are dropped with it
   if (cb === undefined) return [consumeSubnet(s, m.refund, 'DroppedMessages'), NO_REPORT];
-  const s0: ExecState = { ...s, callbacks: s.callbacks.delete(m.callback) };
+  const s0 = dropCallback(s, m.callback);
   const c0 = getCanister(s0, cb.canister);
   if (c0 === undefined) return [consumeSubnet(s0, m.refund, 'DroppedMessages'), NO_REPORT];
   // [CYC-REFUND.1] the cycles the callee did not accept return to the balance when the response
@@ -217,7 +227,7 @@ const cleanup = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, fn: No
   st = logExecution(st, c.id.text, r.debugPrints, r.outcome.trap);
   st = logExecution(st, c.id.text, cl.debugPrints, cl.outcome.kind === 'trap' ? cl.outcome.trap : undefined);
   st = putContext(st, { ...ctx, lastTrap: e, instructions: ctx.instructions + r.instructions + cl.instructions });
-  return [settleContext(st, ctx.id, () => didNotReply(c.id.text)), { instructions: r.instructions + cl.instructions, slices: r.slices, debugPrints: [...r.debugPrints, ...cl.debugPrints], trapped: e }];
+  return [settleContext(st, ctx.id, () => didNotReply(c.id.text)), { instructions: r.instructions + cl.instructions, slices: r.slices, debugPrints: [...r.debugPrints, ...cl.debugPrints], trapped: e, reqs: [...(r.reqs ?? []), ...(cl.reqs ?? [])] }];
 };
 
 

@@ -6,9 +6,10 @@
  */
 import * as A from '../cycles/account.js';
 import type { UseCase } from '../cycles/account.js';
-import type { Canister, Consumed, ExecState } from './state.js';
+import type { CallbackEntry, CallContext, Canister, Consumed, ExecState } from './state.js';
 import type { CyclesEnv, WasmState } from './runtime.js';
 import { userError, type UserError } from './errors.js';
+import { utf8Length } from '../core/bytes.js';
 
 // ---------------------------------------------------------------------------------------
 // What a canister holds ([CYC-MEMORY-USAGE.1])
@@ -35,18 +36,25 @@ const GLOBAL_BYTES = 32n;
  * mutable ones it exports itself, and the instruction counter), the module and its `icp:`
  * custom sections.
  */
-export const wasmMemoryUsage = (w: WasmState): bigint => {
-  const m = w.module.info;
+export const wasmMemoryUsage = (w: WasmState): bigint => BigInt(w.heap.byteLength) + BigInt(w.stable.byteLength) + moduleBytes(w.module);
+
+/** What a module occupies whatever its memories hold: its globals, its bytes and its `icp:` sections (computed once per module). */
+const moduleBytes = (mod: WasmState['module']): bigint => {
+  const known = MODULE_BYTES.get(mod);
+  if (known !== undefined) return known;
+  const m = mod.info;
   const exported = new Set(m.module.exports.filter((e) => e.kind === GLOBAL_KIND).map((e) => e.index));
   let globals = 1n + BigInt(exported.size);
   for (const g of m.globals) if (g.mutable && !exported.has(g.index)) globals++;
   let custom = 0n;
-  for (const [name, sec] of m.customSections) custom += BigInt(utf8Len(name)) + 1n + BigInt(sec.content.length);
-  return BigInt(w.heap.byteLength) + BigInt(w.stable.byteLength) + globals * GLOBAL_BYTES + BigInt(w.module.raw.length) + custom;
+  for (const [name, sec] of m.customSections) custom += BigInt(utf8Length(name)) + 1n + BigInt(sec.content.length);
+  const n = globals * GLOBAL_BYTES + BigInt(mod.raw.length) + custom;
+  MODULE_BYTES.set(mod, n);
+  return n;
 };
+const MODULE_BYTES = new WeakMap<WasmState['module'], bigint>();
 
 const GLOBAL_KIND = 3;
-const utf8Len = (s: string): number => new TextEncoder().encode(s).length;
 
 /** [CYC-MEMORY-USAGE.1] the memory a canister is charged for: its Wasm state, history, chunk store and snapshots. */
 export const memoryUsage = (c: Canister): bigint => {
@@ -63,11 +71,19 @@ export const memoryUsage = (c: Canister): bigint => {
  * guaranteed-response call, in either direction — the calls it made and awaits, and the calls
  * from canisters it has still to answer.
  */
-export const messageMemory = (s: ExecState, canister: string): bigint => {
-  let n = 0n;
-  for (const [, cb] of s.callbacks.entries()) if (cb.canister === canister && cb.deadline === 0n) n++;
-  for (const [, ctx] of s.contexts.entries()) if (ctx.canister === canister && ctx.needsToRespond && ctx.origin.kind === 'canister' && ctx.deadline === 0n) n++;
-  return n * A.MAX_RESPONSE_COUNT_BYTES;
+export const messageMemory = (s: ExecState, canister: string): bigint => BigInt(s.messageSlots.get(canister) ?? 0) * A.MAX_RESPONSE_COUNT_BYTES;
+
+/** Whether a call context holds a response slot of its canister: it has to answer a guaranteed-response call of a canister. */
+export const contextSlot = (ctx: CallContext | undefined): number => (ctx !== undefined && ctx.needsToRespond && ctx.origin.kind === 'canister' && ctx.deadline === 0n ? 1 : 0);
+/** Whether a callback holds a response slot of its canister: it awaits a guaranteed response. */
+export const callbackSlot = (cb: CallbackEntry | undefined): number => (cb !== undefined && cb.deadline === 0n ? 1 : 0);
+
+/** The response slots by canister, counted afresh from the contexts and callbacks (what `messageSlots` must equal). */
+export const countMessageSlots = (s: ExecState): Map<string, number> => {
+  const n = new Map<string, number>();
+  for (const [, cb] of s.callbacks.entries()) if (callbackSlot(cb)) n.set(cb.canister, (n.get(cb.canister) ?? 0) + 1);
+  for (const [, ctx] of s.contexts.entries()) if (contextSlot(ctx)) n.set(ctx.canister, (n.get(ctx.canister) ?? 0) + 1);
+  return n;
 };
 
 export const holdings = (s: ExecState, c: Canister, usage: bigint = memoryUsage(c)): A.Holdings => ({
@@ -78,7 +94,18 @@ export const holdings = (s: ExecState, c: Canister, usage: bigint = memoryUsage(
 });
 
 /** [CYC-FREEZE.1] the canister's freezing limit now (with `usage` bytes of memory, if given). */
-export const freezingLimit = (s: ExecState, c: Canister, usage?: bigint): bigint => A.freezeThreshold(s.config.fees, holdings(s, c, usage), c.settings.freezingThreshold, c.reserved);
+export const freezingLimit = (s: ExecState, c: Canister, usage: bigint = memoryUsage(c)): bigint => {
+  const f = s.config.fees;
+  const slots = messageMemory(s, c.id.text);
+  // the last limit computed for these settings, if nothing else it depends on has changed
+  const m = LAST_LIMIT.get(c.settings);
+  if (m !== undefined && m.fees === f && m.usage === usage && m.slots === slots && m.reserved === c.reserved) return m.limit;
+  const limit = A.freezeThreshold(f, holdings(s, c, usage), c.settings.freezingThreshold, c.reserved);
+  LAST_LIMIT.set(c.settings, { fees: f, usage, slots, reserved: c.reserved, limit });
+  return limit;
+};
+/** A memo of `freezingLimit` (a pure function of its key and these inputs), by the canister's settings. */
+const LAST_LIMIT = new WeakMap<Canister['settings'], { readonly fees: A.Fees; readonly usage: bigint; readonly slots: bigint; readonly reserved: bigint; readonly limit: bigint }>();
 
 /** [CYC-IDLE.1] cycles burned per day by the canister doing nothing (`canister_status`). */
 export const idleCyclesPerDay = (s: ExecState, c: Canister): bigint => A.idleTotal(A.idleRate(s.config.fees, holdings(s, c)));
@@ -86,10 +113,29 @@ export const idleCyclesPerDay = (s: ExecState, c: Canister): bigint => A.idleTot
 // ---------------------------------------------------------------------------------------
 // Moving cycles ([CYC-CONSERVATION.1])
 
-const bump = (m: Consumed, u: UseCase, by: bigint): Consumed => ({ ...m, [u]: (m[u] ?? 0n) + by });
+const bump = (m: Consumed, u: UseCase, by: bigint): Consumed => {
+  // a copy, then one field set: the copy keeps the shape of NOTHING_CONSUMED
+  const n: Partial<Record<UseCase, bigint>> = { ...m };
+  n[u] = (m[u] ?? 0n) + by;
+  return n;
+};
 
 /** The reserved balance pays for storage and allocations (and is burned on uninstall) before the main balance. */
 const fromReservedFirst = (u: UseCase): boolean => u === 'Memory' || u === 'ComputeAllocation' || u === 'Uninstall';
+
+/** Amounts consumed for use cases that the main balance pays (never the reserved balance). */
+export type Charges = readonly (readonly [UseCase, bigint])[];
+
+/** The consumed counts after `charges`. */
+export const bumpAll = (m: Consumed, charges: Charges): Consumed => {
+  let n: Partial<Record<UseCase, bigint>> | undefined;
+  for (const [u, a] of charges) {
+    if (a === 0n) continue;
+    n ??= { ...m };
+    n[u] = (n[u] ?? 0n) + a;
+  }
+  return n ?? m;
+};
 
 /**
  * Consume `amount` from the canister for `u`: the caller has checked it can be paid. The books
@@ -97,9 +143,15 @@ const fromReservedFirst = (u: UseCase): boolean => u === 'Memory' || u === 'Comp
  */
 export const consume = (s: ExecState, c: Canister, amount: bigint, u: UseCase): [ExecState, Canister] => {
   if (amount === 0n) return [s, c];
+  const f = consumed(s, c, amount, u);
+  return [{ ...s, ...f }, f.canisters.get(c.id.text)!];
+};
+
+/** The canisters and books after `consume` (for a rule that changes the state further in the same copy). */
+export const consumed = (s: ExecState, c: Canister, amount: bigint, u: UseCase): Pick<ExecState, 'canisters' | 'books'> => {
   const fromReserved = fromReservedFirst(u) ? A.min(amount, c.reserved) : 0n;
   const c2: Canister = { ...c, reserved: c.reserved - fromReserved, cycles: c.cycles - (amount - fromReserved), consumed: bump(c.consumed, u, amount) };
-  return [{ ...s, canisters: s.canisters.set(c.id.text, c2), books: { ...s.books, consumed: bump(s.books.consumed, u, amount) } }, c2];
+  return { canisters: s.canisters.set(c.id.text, c2), books: { ...s.books, consumed: bump(s.books.consumed, u, amount) } };
 };
 
 /** Return `amount` of what was consumed for `u` (an unused prepayment). */
@@ -191,6 +243,12 @@ export interface Prepaid {
   readonly amount: bigint;
   readonly limit: bigint;
   readonly wasm64: boolean;
+  /**
+   * false: taken from the canister the execution ran with but not yet from the state's — an
+   * execution that completes in its slice pays prepayment less refund in one charge when it is
+   * applied (the same accounts, one copy fewer); one that pauses commits it ([EXE-DTS.1]).
+   */
+  readonly deferred?: boolean;
 }
 
 export const NOTHING_PREPAID: Prepaid = { amount: 0n, limit: 0n, wasm64: false };
@@ -200,6 +258,7 @@ export const NOTHING_PREPAID: Prepaid = { amount: 0n, limit: 0n, wasm64: false }
  * limit; or the replica's out-of-cycles error.
  */
 export const prepay = (s: ExecState, c: Canister, limit: bigint, reveal: boolean): { readonly state: ExecState; readonly canister: Canister; readonly prepaid: Prepaid } | { readonly error: UserError } => {
+  if (A.chargesNothing(s.config.fees)) return { state: s, canister: c, prepaid: NOTHING_PREPAID };
   const wasm64 = isWasm64(c.wasm);
   const cost = A.executionCost(s.config.fees, limit, wasm64);
   const thr = freezingLimit(s, c);
@@ -208,12 +267,71 @@ export const prepay = (s: ExecState, c: Canister, limit: bigint, reveal: boolean
   return { state: st, canister: c2, prepaid: { amount: cost, limit, wasm64 } };
 };
 
+/**
+ * [CYC-PREPAY.1] the prepayment checked and taken from the canister the execution runs with, not
+ * yet from the state (`commitPrepaid` or `netCharge` settle it).
+ */
+export const prepayDeferred = (s: ExecState, c: Canister, limit: bigint, reveal: boolean): { readonly canister: Canister; readonly prepaid: Prepaid } | { readonly error: UserError } => {
+  if (A.chargesNothing(s.config.fees)) return { canister: c, prepaid: NOTHING_PREPAID };
+  const wasm64 = isWasm64(c.wasm);
+  const cost = A.executionCost(s.config.fees, limit, wasm64);
+  const thr = freezingLimit(s, c);
+  if (!A.canWithdraw(c.cycles, thr, cost)) return { error: userError('CanisterOutOfCycles', A.outOfCyclesText(c.id.text, c.cycles, cost, thr, reveal)) };
+  return { canister: { ...c, cycles: c.cycles - cost }, prepaid: { amount: cost, limit, wasm64, deferred: true } };
+};
+
+/** A deferred prepayment taken from the state's canister (an execution that pauses). */
+export const commitPrepaid = (s: ExecState, canister: string, p: Prepaid): [ExecState, Prepaid] => {
+  if (p.deferred !== true) return [s, p];
+  return [consume(s, s.canisters.get(canister)!, p.amount, 'Instructions')[0], { amount: p.amount, limit: p.limit, wasm64: p.wasm64 }];
+};
+
+const refundOf = (s: ExecState, p: Prepaid, used: bigint): bigint => A.executionRefund(s.config.fees, p.limit > used ? p.limit - used : 0n, p.limit, p.amount, p.wasm64);
+
+/** What a deferred prepayment comes to once `used` instructions ran: the prepayment less its refund (0 when it was committed). */
+export const netCharge = (s: ExecState, p: Prepaid, used: bigint): bigint => (p.deferred === true ? p.amount - refundOf(s, p, used) : 0n);
+
 /** [CYC-PREPAY.1] refund the instructions an execution did not use: on success and on a trap alike. */
 export const refundUnused = (s: ExecState, canister: string, p: Prepaid, used: bigint): ExecState => {
-  if (p.amount === 0n) return s;
+  if (p.amount === 0n || p.deferred === true) return s;
   const c = s.canisters.get(canister);
-  const amount = A.executionRefund(s.config.fees, p.limit > used ? p.limit - used : 0n, p.limit, p.amount, p.wasm64);
+  const amount = refundOf(s, p, used);
   // a canister deleted meanwhile keeps nothing: its prepayment stays consumed
   if (c === undefined) return s;
   return refund(s, c, amount, 'Instructions')[0];
+};
+
+// ---------------------------------------------------------------------------------------
+// What a step exercised (for a replay's account of the requirements it covers)
+
+/** The requirement a use case's charge shows. */
+const CHARGED_FOR: Readonly<Record<UseCase, readonly string[]>> = {
+  Memory: ['CYC-STORAGE.1'],
+  ComputeAllocation: ['CYC-COMPUTE.1'],
+  IngressInduction: ['CYC-INGRESS.1'],
+  Instructions: ['CYC-EXEC-FEE.1', 'CYC-PREPAY.1'],
+  RequestAndResponseTransmission: ['CYC-CALL-FEE.1'],
+  Uninstall: ['CYC-OUT-OF-CYCLES.1'],
+  CanisterCreation: ['CYC-MGMT-FEES.1'],
+  HTTPOutcalls: [],
+  DeletedCanisters: ['CYC-MGMT-FEES.1'],
+  BurnedCycles: ['CYC-SYSAPI.1'],
+  SchnorrOutcalls: [],
+  VetKd: [],
+  ECDSAOutcalls: [],
+  DroppedMessages: [],
+};
+
+/**
+ * The cycles requirements a step from `b` to `a` exercised, as its books show them: each use
+ * case charged, the table's scaled arithmetic behind any charge, a free system subnet, minting.
+ */
+export const cyclesExercised = (b: ExecState, a: ExecState): string[] => {
+  const out: string[] = [];
+  if (b.books === a.books) return a.config.subnetKind === 'system' ? ['CYC-SYSTEM-FREE.1'] : out;
+  for (const u of A.USE_CASES) if ((a.books.consumed[u] ?? 0n) > (b.books.consumed[u] ?? 0n)) out.push(...CHARGED_FOR[u]);
+  if (out.length > 0) out.push('CYC-TABLE.1', 'CYC-SCALE.1', 'CYC-ARITH.1');
+  if (a.books.minted > b.books.minted) out.push('CYC-MGMT-FEES.1');
+  if (a.config.subnetKind === 'system') out.push('CYC-SYSTEM-FREE.1');
+  return out;
 };

@@ -20,7 +20,7 @@ import { METHODS, toDfinity } from './candid.js';
 import { DEFAULT_SUBNET_SIZE, subnetConfig } from './config.js';
 import { costTable, U128_MAX, type SubnetKind } from '../cycles/table.js';
 import { USE_CASES } from '../cycles/account.js';
-import { unaccounted } from './cycles.js';
+import { countMessageSlots, cyclesExercised, unaccounted } from './cycles.js';
 import { ICP_LEDGER_ID } from './ledger-canister.js';
 import { withLedgerCanister } from './management.js';
 import type { PageMap } from './pagemap.js';
@@ -186,7 +186,29 @@ const executeEffects = (b: ExecState, a: ExecState, o: StepReport, args: { messa
   if (o.trapped !== undefined) out.add('EXE-ERRORS.1');
   if (o.trapped !== undefined && m?.kind === 'call' && m.callee.text !== MANAGEMENT_CANISTER.text) out.add('EXE-TRAP-ROLLBACK.1').add('EXE-TRAP-ERROR.1').add('EXE-STARVED.1');
   if (a.contexts.size < b.contexts.size || o.trapped !== undefined) out.add('EXE-STARVED.1');
+  // the cycles the step moved ([CYC-*]): its charges, the runtime's cycles functions, a frozen callee, a settled response
+  for (const q of [...cyclesExercised(b, a), ...(o.reqs ?? [])]) out.add(q);
+  if (o.trapped?.code === 'CanisterOutOfCycles') out.add('CYC-FREEZE.1').add('CYC-PREPAY.1');
+  if (m?.kind === 'response') {
+    const cb = b.callbacks.get(m.callback);
+    if (cb !== undefined && cb.prepaidTransmission > 0n) out.add('CYC-RESPONSE-RESERVE.1');
+    if (m.refund > 0n) out.add('CYC-REFUND.1');
+  }
+  if (m?.kind === 'call' && m.callee.text === MANAGEMENT_CANISTER.text) for (const q of MGMT_CYCLES[m.method] ?? []) out.add(q);
   return [...out];
+};
+
+/** An ingress message inducted: its fee, unless the subnet is free ([CYC-INGRESS.1], [CYC-SYSTEM-FREE.1]). */
+const inductionEffects = ((b: ExecState, a: ExecState) => cyclesExercised(b, a)) as never;
+
+/** The management methods that move or report cycles ([CYC-MGMT-FEES.1], [CYC-STATUS.1]). */
+const MGMT_CYCLES: Readonly<Record<string, readonly string[]>> = {
+  create_canister: ['CYC-MGMT-FEES.1'],
+  deposit_cycles: ['CYC-MGMT-FEES.1'],
+  delete_canister: ['CYC-MGMT-FEES.1'],
+  provisional_create_canister_with_cycles: ['CYC-MGMT-FEES.1'],
+  provisional_top_up_canister: ['CYC-MGMT-FEES.1'],
+  canister_status: ['CYC-STATUS.1', 'CYC-IDLE.1', 'CYC-MEMORY-USAGE.1'],
 };
 
 // ---------------------------------------------------------------- view
@@ -292,6 +314,16 @@ const invariants: readonly Invariant<ExecState>[] = [
     },
   },
   {
+    name: 'message-slots-indexed',
+    req: 'CYC-MEMORY-USAGE.1',
+    check: (s) => {
+      const want = countMessageSlots(s);
+      for (const [id, n] of s.messageSlots.entries()) if (want.get(id) !== n) return `canister ${id} is indexed with ${n} response slots but holds ${want.get(id) ?? 0}`;
+      for (const [id, n] of want) if (s.messageSlots.get(id) !== n) return `canister ${id} holds ${n} response slots but is indexed with ${s.messageSlots.get(id) ?? 0}`;
+      return undefined;
+    },
+  },
+  {
     name: 'balances-u128',
     req: 'CYC-STATE.1',
     check: (s) => {
@@ -339,10 +371,10 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
       SubmitCodec,
       (o: { messageId: string }) => ({ message_id: o.messageId }),
       ['EXE-INGRESS-SUBMIT.1'],
-      undefined,
+      inductionEffects,
       encodeSubmitError,
     ),
-    InstallCode: action(installCode, InstallCodec, (o: { messageId: string }) => ({ message_id: o.messageId }), ['EXE-INGRESS-SUBMIT.1', 'EXE-INSTALL.1'], undefined, encodeSubmitError),
+    InstallCode: action(installCode, InstallCodec, (o: { messageId: string }) => ({ message_id: o.messageId }), ['EXE-INGRESS-SUBMIT.1', 'EXE-INSTALL.1'], inductionEffects, encodeSubmitError),
     PruneIngress: action(R.pruneIngress, Rec('PruneIngress', {}) as unknown as t.Decoder<unknown, Record<string, never>>, (o: { pruned: number }) => ({ pruned: nat(o.pruned) }), ['EXE-INGRESS-EXPIRY.1']),
     Execute: action(
       (s, a: { message: bigint }) => R.executeMessage(s, { message: Number(a.message) }),
@@ -357,7 +389,7 @@ export const executionMachine: Machine<ExecState, ExecInit> = {
       TimeCodec,
       (o: { charged: readonly string[]; uninstalled: readonly string[] }) => ({ charged: [...o.charged], uninstalled: [...o.uninstalled] }),
       ['CYC-PERIODIC.1'],
-      ((_b: ExecState, _a: ExecState, o: { uninstalled: readonly string[] }) => (o.uninstalled.length > 0 ? ['CYC-PERIODIC.1', 'CYC-OUT-OF-CYCLES.1'] : ['CYC-PERIODIC.1'])) as never,
+      ((b: ExecState, a: ExecState, o: { uninstalled: readonly string[] }) => ['CYC-PERIODIC.1', ...(o.uninstalled.length > 0 ? ['CYC-OUT-OF-CYCLES.1'] : []), ...cyclesExercised(b, a)]) as never,
     ),
     GlobalTimer: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'global_timer' }), TaskCodec, encodeReport, ['EXE-TIMER.1']),
     Heartbeat: action((s, a: { canister: Principal }) => R.runSystemTask(s, { canister: a.canister, task: 'heartbeat' }), TaskCodec, encodeReport, ['EXE-HEARTBEAT.1']),

@@ -8,7 +8,7 @@ import { fromHex, toHex } from '../core/bytes.js';
 import { canisterId, type Principal } from '../core/principal.js';
 import { canisterEmpty, canisterNotFound, helpWith, trapError, userError, type UserError } from './errors.js';
 import { decodeArg, encodeRet, fromDfinity, isMethod, toDfinity, type MethodName } from './candid.js';
-import { EMPTY_REPLY, getCanister, maybeStopped, openContexts, putCanister, rejectWith, respondTo } from './ops.js';
+import { dropContext, EMPTY_REPLY, getCanister, maybeStopped, openContexts, putCanister, rejectWith, respondTo } from './ops.js';
 import { PageMap } from './pagemap.js';
 import { appendLog, EMPTY_LOG } from './log.js';
 import { trapLogLine } from './ops.js';
@@ -16,7 +16,7 @@ import { dropLive, freshState, loadModule, type WasmState } from './runtime.js';
 import { run } from './ops.js';
 import type { StepReport } from './canister.js';
 import type { LedgerState } from '../ledger/types.js';
-import type { Canister, Change, ExecState, Message, Settings } from './state.js';
+import { NOTHING_CONSUMED, type Canister, type Change, type ExecState, type Message, type Settings } from './state.js';
 import * as A from '../cycles/account.js';
 import { consume, consumeSubnet, freezingLimit, idleCyclesPerDay, isController, memoryUsage, mint, prepay, refundUnused } from './cycles.js';
 
@@ -272,7 +272,7 @@ const newCanister = (s: ExecState, id: Principal, controllers: readonly Principa
   settings: defaultSettings(s.config.defaultWasmMemoryLimit),
   cycles,
   reserved: 0n,
-  consumed: {},
+  consumed: NOTHING_CONSUMED,
   lastCharge: s.time,
   status: 'running',
   stopWaiters: [],
@@ -478,7 +478,7 @@ const uninstall = (s: ExecState, c: Canister, sender: Principal, m: Extract<Mess
       const e = userError('CanisterWasmModuleNotFound', `Canister ${c.id.text} has been uninstalled.`);
       st = respondTo(st, ctx.origin, rejectWith(e), ctx.availableCycles, e);
     }
-    st = { ...st, contexts: st.contexts.delete(id) };
+    st = dropContext(st, id);
   }
   const c2 = record(s, { ...c, wasm: undefined, certifiedData: new Uint8Array(), globalTimer: 0n, version: c.version + 1n }, sender, m, { kind: 'code_uninstall' });
   return maybeStopped(putCanister(st, c2), c.id.text);
@@ -500,7 +500,7 @@ export const uninstallOutOfCycles = (s: ExecState, c: Canister): ExecState => {
       const e = userError('CanisterRejectedMessage', 'Canister has been uninstalled.');
       st = respondTo(st, ctx.origin, { kind: 'reject', code: 4, message: e.message }, ctx.availableCycles, ctx.origin.kind === 'ingress' ? e : undefined);
     }
-    st = { ...st, contexts: st.contexts.delete(id) };
+    st = dropContext(st, id);
   }
   const c2: Canister = {
     ...c,

@@ -7,10 +7,10 @@ import type { Principal } from '../core/principal.js';
 import { rejectCodeOf, errorCodeText, type Trap, type UserError } from './errors.js';
 import { appendLog, logRemaining } from './log.js';
 import type { CallArgs, ExecEffects, ExecInput, ExecResult, Response, WasmState } from './runtime.js';
-import { consume, consumeSubnet, cyclesEnv } from './cycles.js';
+import { bumpAll, callbackSlot, consume, consumeSubnet, contextSlot, cyclesEnv, type Charges } from './cycles.js';
 import { execute } from './runtime.js';
 import type { EntryKind } from './sysapi.js';
-import type { CallContext, Canister, ExecState, IngressStatus, Message, Origin } from './state.js';
+import type { CallbackEntry, CallContext, Canister, ExecState, IngressStatus, Message, Origin } from './state.js';
 
 // ---------------------------------------------------------------------------------------
 // Messages and queues ([EXE-ORDER.1])
@@ -58,10 +58,33 @@ export const statusCode = (c: Canister): 1 | 2 | 3 => (c.status === 'running' ? 
 
 export const newContext = (s: ExecState, canister: string, origin: Origin, caller: Principal, cycles: bigint, deadline = 0n): [ExecState, CallContext] => {
   const ctx: CallContext = { id: s.nextId, canister, origin, caller, needsToRespond: origin.kind !== 'system', availableCycles: cycles, outstanding: 0, instructions: 0n, deadline };
-  return [{ ...s, nextId: s.nextId + 1, contexts: s.contexts.set(ctx.id, ctx) }, ctx];
+  return [putContext({ ...s, nextId: s.nextId + 1 }, ctx), ctx];
 };
 
-export const putContext = (s: ExecState, ctx: CallContext): ExecState => ({ ...s, contexts: s.contexts.set(ctx.id, ctx) });
+// Contexts and callbacks change only through these four, which keep the index of response
+// slots ([CYC-MEMORY-USAGE.1]) in step with them.
+
+const addSlots = (s: ExecState, canister: string, d: number): ExecState => {
+  if (d === 0) return s;
+  const n = (s.messageSlots.get(canister) ?? 0) + d;
+  return { ...s, messageSlots: n === 0 ? s.messageSlots.delete(canister) : s.messageSlots.set(canister, n) };
+};
+
+export const putContext = (s: ExecState, ctx: CallContext): ExecState =>
+  addSlots({ ...s, contexts: s.contexts.set(ctx.id, ctx) }, ctx.canister, contextSlot(ctx) - contextSlot(s.contexts.get(ctx.id)));
+
+export const dropContext = (s: ExecState, id: number): ExecState => {
+  const ctx = s.contexts.get(id);
+  return ctx === undefined ? s : addSlots({ ...s, contexts: s.contexts.delete(id) }, ctx.canister, -contextSlot(ctx));
+};
+
+export const putCallback = (s: ExecState, cb: CallbackEntry): ExecState =>
+  addSlots({ ...s, callbacks: s.callbacks.set(cb.id, cb) }, cb.canister, callbackSlot(cb) - callbackSlot(s.callbacks.get(cb.id)));
+
+export const dropCallback = (s: ExecState, id: number): ExecState => {
+  const cb = s.callbacks.get(id);
+  return cb === undefined ? s : addSlots({ ...s, callbacks: s.callbacks.delete(id) }, cb.canister, -callbackSlot(cb));
+};
 
 /** Deliver a response to whoever waits for it: the ingress history, a calling canister, or nobody (system tasks). */
 export const respondTo = (s: ExecState, origin: Origin, response: Response, refund: bigint, error?: UserError): ExecState => {
@@ -114,7 +137,7 @@ export const settleContext = (s: ExecState, ctxId: number, didNotReply: () => Us
   let st = s;
   if (ctx.outstanding === 0 && ctx.needsToRespond) st = respondError(st, ctx, ctx.lastTrap ?? didNotReply());
   const c2 = st.contexts.get(ctxId)!;
-  if (c2.outstanding === 0 && !c2.needsToRespond) st = { ...st, contexts: st.contexts.delete(ctxId) };
+  if (c2.outstanding === 0 && !c2.needsToRespond) st = dropContext(st, ctxId);
   return maybeStopped(st, ctx.canister);
 };
 
@@ -205,6 +228,8 @@ export const applyOk = (
   r: Extract<ExecResult['outcome'], { kind: 'ok' }>,
   instructions: bigint,
   bumpVersion: boolean,
+  /** instructions still to pay (a deferred prepayment less its refund) ([CYC-PREPAY.1]) */
+  instructionCharge = 0n,
 ): ExecState => {
   let st = s;
   // accepted cycles come in, attached ones go out, reserved ones move aside ([CYC-REFUND.1], [CYC-RESERVE.1])
@@ -221,16 +246,26 @@ export const applyOk = (
     cycles += ctx2.availableCycles;
     ctx2 = { ...ctx2, availableCycles: 0n };
   }
+  // what the execution consumed: its instructions, the calls' fees and reservations
+  // ([CYC-CALL-FEE.1]) and the cycles it burned ([CYC-SYSAPI.1]), in one charge
+  const charges: Charges = [
+    ['Instructions', r.executionCharged + instructionCharge],
+    ['RequestAndResponseTransmission', r.transmissionCharged],
+    ['BurnedCycles', r.cyclesBurned],
+  ];
+  const charged = r.executionCharged + instructionCharge + r.transmissionCharged + r.cyclesBurned;
   const c2: Canister = {
     ...c,
     wasm: r.state,
-    cycles,
+    cycles: cycles - charged,
+    consumed: bumpAll(c.consumed, charges),
     reserved: c.reserved + r.cyclesReserved,
     version: bumpVersion ? c.version + 1n : c.version,
     ...(r.certifiedData !== undefined ? { certifiedData: r.certifiedData } : {}),
     ...(r.globalTimer !== undefined ? { globalTimer: r.globalTimer } : {}),
   };
-  return putContext(chargeEffects(putCanister(st, c2), c2, r), ctx2);
+  st = { ...st, canisters: st.canisters.set(c2.id.text, c2), ...(charged > 0n ? { books: { ...st.books, consumed: bumpAll(st.books.consumed, charges) } } : {}) };
+  return putContext(st, ctx2);
 };
 
 /**
@@ -247,10 +282,9 @@ const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): 
   const cbId = s.nextId;
   // [EXE-BEST-EFFORT.1] a best-effort call's deadline: now plus its timeout (at most 300 s)
   const deadline = call.timeoutSeconds === undefined ? 0n : s.time + BigInt(call.timeoutSeconds) * 1_000_000_000n;
-  const s1: ExecState = {
-    ...s,
-    nextId: cbId + 1,
-    callbacks: s.callbacks.set(cbId, {
+  const s1 = putCallback(
+    { ...s, nextId: cbId + 1 },
+    {
       id: cbId,
       ctx,
       canister: from,
@@ -264,8 +298,8 @@ const registerCall = (s: ExecState, from: string, ctx: number, call: CallArgs): 
       cyclesSent: call.cycles,
       prepaidExecution: call.prepaidExecution,
       prepaidTransmission: call.prepaidTransmission,
-    }),
-  };
+    },
+  );
   return enqueue(s1, {
     kind: 'call',
     queue: pairQueue(from, call.callee.text),

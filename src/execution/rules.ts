@@ -5,17 +5,17 @@
  * order that keeps each (caller, callee) queue in order; so do these rules.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { toHex, utf8 } from '../core/bytes.js';
+import { toHex, utf8, utf8Length } from '../core/bytes.js';
 import { notEnabled, ok, reject, type Result } from '../core/machine.js';
 import { MANAGEMENT_CANISTER, type Principal } from '../core/principal.js';
 import { errorCodeText, type UserError } from './errors.js';
 import { executeCall, executeResponse, executeSystemTask, inspect, resumeSlice, runQuery, systemTaskEnabled, type StepReport } from './canister.js';
 import { canisterIdArg, codeChangeTarget, executeManagement, MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE, uninstallOutOfCycles } from './management.js';
 import { parsePrincipal } from '../core/principal.js';
-import { dequeue, enqueue, isHead } from './ops.js';
+import { dequeue, enqueue, isHead, putCallback } from './ops.js';
 import type { ExecState } from './state.js';
 import * as A from '../cycles/account.js';
-import { consume, freezingLimit, holdings, isController } from './cycles.js';
+import { consume, consumed, freezingLimit, holdings, isController } from './cycles.js';
 import { putCanister } from './ops.js';
 import type { Canister } from './state.js';
 
@@ -60,7 +60,7 @@ export const ingressPayer = (canister: Principal, method: string, arg: Uint8Arra
 };
 
 /** The bytes an ingress message is charged for: its envelope, or without one its method name, argument and nonce. */
-export const ingressBytes = (a: Pick<SubmitIngressArgs, 'method' | 'arg' | 'nonce' | 'size'>): bigint => a.size ?? BigInt(utf8(a.method).length + a.arg.length + (a.nonce?.length ?? 0));
+export const ingressBytes = (a: Pick<SubmitIngressArgs, 'method' | 'arg' | 'nonce' | 'size'>): bigint => a.size ?? BigInt(utf8Length(a.method) + a.arg.length + (a.nonce?.length ?? 0));
 
 /** The canister a call names as its effective destination (the interface spec's rules). */
 const effectiveTarget = (a: SubmitIngressArgs): Principal | 'any' | undefined => {
@@ -95,17 +95,17 @@ export const submitIngress: (s: ExecState, a: SubmitIngressArgs) => Result<ExecS
   const messageId = a.messageId ?? (a.nonce !== undefined ? contentId(a, a.nonce) : `m${s.nextId.toString(16).padStart(8, '0')}`);
   if (s.ingress.has(messageId)) return notEnabled('EXE-INGRESS-SUBMIT.1', `message ${messageId} was already submitted`);
   // [CYC-INGRESS.1] the receiving canister pays the induction fee, above its freezing limit
-  let s0 = s;
+  let paid: Partial<Pick<ExecState, 'canisters' | 'books'>> = {};
   const payer = ingressPayer(a.canister, a.method, a.arg);
   const pc = payer === undefined ? undefined : s.canisters.get(payer);
-  if (pc !== undefined && pc.native === undefined) {
+  if (pc !== undefined && pc.native === undefined && !A.chargesNothing(s.config.fees)) {
     const cost = A.ingressInductionCost(s.config.fees, ingressBytes(a));
     const thr = freezingLimit(s, pc);
     if (!A.canWithdraw(pc.cycles, thr, cost))
       return reject('CYC-INGRESS.1', { code: 'CanisterOutOfCycles', message: A.outOfCyclesText(pc.id.text, pc.cycles, cost, thr, isController(pc, a.sender)) });
-    s0 = consume(s, pc, cost, 'IngressInduction')[0];
+    if (cost > 0n) paid = consumed(s, pc, cost, 'IngressInduction');
   }
-  const s1: ExecState = { ...s0, ingress: s.ingress.set(messageId, { status: 'received', time: s.time, ...(a.expiry !== undefined ? { expiry: a.expiry } : {}) }) };
+  const s1: ExecState = { ...s, ...paid, ingress: s.ingress.set(messageId, { status: 'received', time: s.time, ...(a.expiry !== undefined ? { expiry: a.expiry } : {}) }) };
   const s2 = enqueue(s1, {
     kind: 'call',
     queue: `ingress:${messageId}`,
@@ -189,7 +189,7 @@ export const expireCallback: (s: ExecState, a: { readonly callback: number }) =>
   }
   for (const [id, m] of st.messages.entries()) if (m.kind === 'response' && m.callback === a.callback) st = dequeue(st, id);
   st = enqueue(st, { kind: 'response', queue: `response:${st.nextId}`, canister: cb.canister, callback: cb.id, response: { kind: 'reject', ...DEADLINE_EXPIRED }, refund });
-  return ok({ ...st, callbacks: st.callbacks.set(cb.id, { ...cb, expired: true }) }, null);
+  return ok(putCallback(st, { ...cb, expired: true }), null);
 };
 
 /** The callbacks whose best-effort deadline has passed, by id. */

@@ -11,7 +11,7 @@
  * result reveals which path was taken.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { toHex } from '../core/bytes.js';
+import { toHex, utf8Length } from '../core/bytes.js';
 import type { Principal } from '../core/principal.js';
 import { principalFromBytes, isPrincipalError } from '../core/principal.js';
 import { validateModule, type ModuleInfo, type WasmValidationError } from '../wasm/validate.js';
@@ -183,10 +183,14 @@ export interface ExecResult {
   /** DTS slices the execution took (1 without time slicing) */
   readonly slices: number;
   readonly debugPrints: readonly string[];
+  /** the cycles requirements it exercised, for a replay's account ([CYC-SYSAPI.1], [CYC-COST-API.1], …) */
+  readonly reqs?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------
 // Host traps
+
+const reqsOf = (h: Host): { reqs?: readonly string[] } => (h.reqs.size === 0 ? {} : { reqs: [...h.reqs] });
 
 class HostTrap {
   constructor(readonly trap: Trap) {}
@@ -259,6 +263,8 @@ class Host {
   globalTimer: bigint | undefined;
   accepted = false;
   prints: string[] = [];
+  /** the cycles requirements the execution exercised (reported, never traced) */
+  readonly reqs = new Set<string>();
 
   reset(input: ExecInput, live: Live, stable: PageMap): void {
     this.in = input;
@@ -285,6 +291,7 @@ class Host {
     this.globalTimer = undefined;
     this.accepted = false;
     this.prints = [];
+    this.reqs.clear();
     this.logFree = input.logRemaining ?? 0;
   }
 
@@ -418,6 +425,7 @@ class Host {
     const alloc = (u: bigint): bigint => A.allocatedBytes({ memoryAllocation: c.memoryAllocation, memoryUsage: u });
     const bytes = alloc(after) - alloc(before);
     if (bytes <= 0n) return;
+    this.reqs.add('CYC-MEMORY-GROW.1');
     const k = this.in.kind;
     if (k === 'U' || k === 'T') {
       const thr = this.thresholdNow();
@@ -432,6 +440,7 @@ class Host {
         const bal = this.balanceNow();
         if (bal < r) throw new HostTrap({ kind: 'InsufficientCyclesInMemoryGrow', bytes, ...(c.reveal ? { needed: r - bal } : {}) });
         this.cyclesReserved += r;
+        this.reqs.add('CYC-RESERVE.1');
       }
     }
     this.allocated += bytes;
@@ -453,6 +462,11 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     h.guard(fn);
     h.charge(fn, bytes);
   };
+  // [CYC-SYSAPI.1] the cycles functions: the step reports that it used them
+  const GC = (fn: string): void => {
+    G(fn);
+    h.reqs.add('CYC-SYSAPI.1');
+  };
   const self = (): Uint8Array => h.in.canisterId.bytes;
   const callerBytes = (): Uint8Array => h.in.caller.bytes;
   return {
@@ -461,7 +475,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     msg_caller_size: () => (G('msg_caller_size'), h.ret(callerBytes().length)),
     msg_caller_copy: (dst, off, size) => (h.guard('msg_caller_copy'), h.copyOut('msg_caller_copy', callerBytes(), dst!, off!, size!)),
     msg_reject_code: () => (G('msg_reject_code'), h.in.rejectCode),
-    msg_reject_msg_size: () => (G('msg_reject_msg_size'), h.ret(new TextEncoder().encode(h.in.rejectMessage).length)),
+    msg_reject_msg_size: () => (G('msg_reject_msg_size'), h.ret(utf8Length(h.in.rejectMessage))),
     msg_reject_msg_copy: (dst, off, size) => (h.guard('msg_reject_msg_copy'), h.copyOut('msg_reject_msg_copy', new TextEncoder().encode(h.in.rejectMessage), dst!, off!, size!)),
     msg_deadline: () => (G('msg_deadline'), h.in.deadline),
     msg_reply_data_append: (src, size) => {
@@ -488,20 +502,20 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       h.response = { kind: 'reject', code: 4, message: new TextDecoder().decode(b) };
     },
     msg_cycles_available: () => {
-      G('msg_cycles_available');
+      GC('msg_cycles_available');
       const a = h.in.cyclesAvailable - h.cyclesAccepted;
       if (a > 0xffffffffffffffffn) violation('cycles amount exceeds 64-bit representation');
       return a;
     },
-    msg_cycles_available128: (dst) => (G('msg_cycles_available128'), h.write128(dst!, h.in.cyclesAvailable - h.cyclesAccepted, 'ic0.msg_cycles_available128')),
+    msg_cycles_available128: (dst) => (GC('msg_cycles_available128'), h.write128(dst!, h.in.cyclesAvailable - h.cyclesAccepted, 'ic0.msg_cycles_available128')),
     msg_cycles_refunded: () => {
-      G('msg_cycles_refunded');
+      GC('msg_cycles_refunded');
       if (h.in.cyclesRefunded > 0xffffffffffffffffn) violation('cycles amount exceeds 64-bit representation');
       return h.in.cyclesRefunded;
     },
-    msg_cycles_refunded128: (dst) => (G('msg_cycles_refunded128'), h.write128(dst!, h.in.cyclesRefunded, 'ic0.msg_cycles_refunded128')),
+    msg_cycles_refunded128: (dst) => (GC('msg_cycles_refunded128'), h.write128(dst!, h.in.cyclesRefunded, 'ic0.msg_cycles_refunded128')),
     msg_cycles_accept: (max) => {
-      G('msg_cycles_accept');
+      GC('msg_cycles_accept');
       const left = h.in.cyclesAvailable - h.cyclesAccepted;
       const want = u64(max!);
       const take = want < left ? want : left;
@@ -509,7 +523,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       return take;
     },
     msg_cycles_accept128: (hi, lo, dst) => {
-      G('msg_cycles_accept128');
+      GC('msg_cycles_accept128');
       const left = h.in.cyclesAvailable - h.cyclesAccepted;
       const want = (u64(hi!) << 64n) | u64(lo!);
       const take = want < left ? want : left;
@@ -517,7 +531,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       h.write128(dst!, take, 'ic0.msg_cycles_accept128');
     },
     cycles_burn128: (hi, lo, dst) => {
-      G('cycles_burn128');
+      GC('cycles_burn128');
       // [CYC-SYSAPI.1] at most the liquid balance is burned
       const want = (u64(hi!) << 64n) | u64(lo!);
       const take = A.min(want, h.liquidNow());
@@ -527,17 +541,17 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     canister_self_size: () => (G('canister_self_size'), h.ret(self().length)),
     canister_self_copy: (dst, off, size) => (h.guard('canister_self_copy'), h.copyOut('canister_self_copy', self(), dst!, off!, size!)),
     canister_cycle_balance: () => {
-      G('canister_cycle_balance');
+      GC('canister_cycle_balance');
       const b = h.balanceNow();
       if (b > 0xffffffffffffffffn) violation('cycles amount exceeds 64-bit representation');
       return b;
     },
-    canister_cycle_balance128: (dst) => (G('canister_cycle_balance128'), h.write128(dst!, h.balanceNow(), 'ic0.canister_cycle_balance128')),
+    canister_cycle_balance128: (dst) => (GC('canister_cycle_balance128'), h.write128(dst!, h.balanceNow(), 'ic0.canister_cycle_balance128')),
     // [CYC-SYSAPI.1] the balance above the freezing limit, with the memory as it is now
-    canister_liquid_cycle_balance128: (dst) => (G('canister_liquid_cycle_balance128'), h.write128(dst!, h.liquidNow(), 'ic0.canister_liquid_cycle_balance128')),
+    canister_liquid_cycle_balance128: (dst) => (GC('canister_liquid_cycle_balance128'), h.write128(dst!, h.liquidNow(), 'ic0.canister_liquid_cycle_balance128')),
     canister_status: () => (G('canister_status'), h.in.status),
     canister_version: () => (G('canister_version'), h.in.version),
-    msg_method_name_size: () => (G('msg_method_name_size'), h.ret(new TextEncoder().encode(h.in.methodName).length)),
+    msg_method_name_size: () => (G('msg_method_name_size'), h.ret(utf8Length(h.in.methodName))),
     msg_method_name_copy: (dst, off, size) => (h.guard('msg_method_name_copy'), h.copyOut('msg_method_name_copy', new TextEncoder().encode(h.in.methodName), dst!, off!, size!)),
     accept_message: () => {
       G('accept_message');
@@ -574,12 +588,12 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       p.timeout = Math.min(Number(timeout!) >>> 0, 300);
     },
     call_cycles_add: (amount) => {
-      G('call_cycles_add');
+      GC('call_cycles_add');
       const p = h.pending ?? violation('ic0.call_cycles_add called when no call is under construction.');
       addCycles(h, p, u64(amount!));
     },
     call_cycles_add128: (hi, lo) => {
-      G('call_cycles_add128');
+      GC('call_cycles_add128');
       const p = h.pending ?? violation('ic0.call_cycles_add128 called when no call is under construction.');
       addCycles(h, p, (u64(hi!) << 64n) | u64(lo!));
     },
@@ -595,10 +609,13 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       let charge: A.CallCharge = { transmission: 0n, execution: 0n };
       const slot = p.timeout === undefined ? A.MAX_RESPONSE_COUNT_BYTES : 0n;
       if (env !== undefined) {
-        charge = A.callCharge(env.fees, BigInt(new TextEncoder().encode(p.method).length + arg.length), env.responseLimit, env.wasm64);
+        charge = A.callCharge(env.fees, BigInt(utf8Length(p.method) + arg.length), env.responseLimit, env.wasm64);
         // (the call is no longer pending, so its attached cycles are taken off here)
         const bal = h.balanceNow() - p.cycles;
-        if (!A.canWithdraw(bal, h.thresholdNow(slot), charge.transmission + charge.execution)) return 2; // its cycles return to the balance
+        if (!A.canWithdraw(bal, h.thresholdNow(slot), charge.transmission + charge.execution)) {
+          h.reqs.add('CYC-FREEZE.1');
+          return 2; // its cycles return to the balance
+        }
       }
       h.cyclesSent += p.cycles;
       h.transmissionCharged += charge.transmission;
@@ -666,7 +683,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
       if (t === 1) return h.in.callContextInstructions + h.instructions();
       return violation(`ic0.performance_counter: unknown counter type ${t}`);
     },
-    ...costImports(h, G),
+    ...costImports(h, (fn, bytes) => (G(fn, bytes), h.reqs.add('CYC-COST-API.1'))),
     is_controller: (src, size) => {
       h.guard('is_controller');
       h.charge('is_controller', h.num(size!));
@@ -967,8 +984,8 @@ export const execute = (canister: string, state: WasmState, input: ExecInput, ti
         if (v !== undefined && g.value !== v) g.value = v;
       });
     }
-    if (trap !== undefined) return { outcome: { kind: 'trap', trap }, instructions, slices: h.slices, debugPrints: h.prints };
-    return { outcome: effects(h, state), instructions, slices: h.slices, debugPrints: h.prints };
+    if (trap !== undefined) return { outcome: { kind: 'trap', trap }, instructions, slices: h.slices, debugPrints: h.prints, ...reqsOf(h) };
+    return { outcome: effects(h, state), instructions, slices: h.slices, debugPrints: h.prints, ...reqsOf(h) };
   }
   // success: copy out the written pages into the new version
   let heap = state.heap;
@@ -995,7 +1012,7 @@ export const execute = (canister: string, state: WasmState, input: ExecInput, ti
   live.heap = heap;
   live.globalValues = globals;
   const next: WasmState = heap === state.heap && globals === state.globals && h.stable === state.stable ? state : { module: state.module, heap, stable: h.stable, globals };
-  return { outcome: effects(h, next), instructions, slices: h.slices, debugPrints: h.prints };
+  return { outcome: effects(h, next), instructions, slices: h.slices, debugPrints: h.prints, ...reqsOf(h) };
 };
 
 const effects = (h: Host, state: WasmState): ExecOutcome => ({

@@ -16,6 +16,24 @@ import type { SubnetKind } from '../cycles/table.js';
 /** Cycles consumed, by use case (the replica's `consumed_cycles_by_use_cases`) ([CYC-CONSERVATION.1]). */
 export type Consumed = Readonly<Partial<Record<UseCase, bigint>>>;
 
+/** Nothing consumed: every use case present (at 0), so that every copy has one shape. */
+export const NOTHING_CONSUMED: Consumed = {
+  Memory: 0n,
+  ComputeAllocation: 0n,
+  IngressInduction: 0n,
+  Instructions: 0n,
+  RequestAndResponseTransmission: 0n,
+  Uninstall: 0n,
+  CanisterCreation: 0n,
+  ECDSAOutcalls: 0n,
+  HTTPOutcalls: 0n,
+  DeletedCanisters: 0n,
+  BurnedCycles: 0n,
+  SchnorrOutcalls: 0n,
+  VetKd: 0n,
+  DroppedMessages: 0n,
+};
+
 export type CanisterStatus = 'running' | 'stopping' | 'stopped';
 
 export interface Settings {
@@ -216,6 +234,11 @@ export interface ExecState {
   readonly queues: PMap<string, readonly number[]>;
   readonly contexts: PMap<number, CallContext>;
   readonly callbacks: PMap<number, CallbackEntry>;
+  /**
+   * The response slots each canister holds ([CYC-MEMORY-USAGE.1]): an index of `contexts` and
+   * `callbacks`, kept by ops.ts as they change, so that message memory costs O(1) to read.
+   */
+  readonly messageSlots: PMap<string, number>;
   readonly ingress: PMap<string, IngressStatus>;
   readonly nextId: number;
   /** the random tape of `raw_rand`: a counter hashed with a seed (the subnet's randomness is an argument) */
@@ -238,10 +261,11 @@ export const emptyState = (config: ExecConfig, time: bigint): ExecState => ({
   queues: PMap.empty(),
   contexts: PMap.empty(),
   callbacks: PMap.empty(),
+  messageSlots: PMap.empty(),
   ingress: PMap.empty(),
   nextId: 0,
   randCounter: 0n,
   paused: PMap.empty(),
   certified: { canisters: PMap.empty(), time },
-  books: { minted: 0n, consumed: {} },
+  books: { minted: 0n, consumed: NOTHING_CONSUMED },
 });

@@ -32,6 +32,7 @@ import {
   type WasmModule,
 } from './binary.js';
 import { complexityWeight, isUnsupportedInstruction, systemApiSignature, validationLimits, type ValidationLimits } from './costs.js';
+import { utf8Length } from '../core/bytes.js';
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -352,7 +353,6 @@ export const SYSTEM_EXPORTS: readonly SystemExport[] = [
 
 const METHOD_PREFIXES = ['canister_query ', 'canister_composite_query ', 'canister_update '] as const;
 const UNIT: { params: ValType[]; results: ValType[] } = { params: [], results: [] };
-const utf8Len = (s: string): number => new TextEncoder().encode(s).length;
 
 const validateExports = (
   m: WasmModule,
@@ -376,7 +376,7 @@ const validateExports = (
       if (seen.has(name)) return err(R, 'DuplicateExport', T.duplicate(name));
       seen.add(name);
       count++;
-      sumLen += utf8Len(name);
+      sumLen += utf8Length(name);
       (prefix === 'canister_update ' ? update : prefix === 'canister_query ' ? query : compositeQuery).push(name);
     } else if (ex.name.startsWith('canister_')) {
       if (!SYSTEM_EXPORTS.includes(ex.name as SystemExport))
@@ -461,7 +461,7 @@ const validateCustom = (m: WasmModule, limits: ValidationLimits): Either<WasmVal
     else
       return err(R, 'InvalidCustomSection', T.custom(`Invalid custom section: Custom section '${c.name}' has no public/private scope defined.`));
     if (out.has(name)) return err(R, 'InvalidCustomSection', T.custom(`Invalid custom section: name ${name} already exists`));
-    total += c.data.length + utf8Len(name);
+    total += c.data.length + utf8Length(name);
     if (total > limits.maxCustomSectionsBytes)
       return err(
         R,
