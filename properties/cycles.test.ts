@@ -3,6 +3,7 @@
  * universal canister: what each message pays, computed by hand from the cost table and compared
  * to the cycle; freezing; running out; refunds; the conservation law after every round.
  */
+import { IDL } from '@dfinity/candid';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +11,9 @@ import { utf8Length } from '../src/core/bytes.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, type Principal } from '../src/core/principal.js';
 import * as A from '../src/cycles/account.js';
 import { costTable, tableOf } from '../src/cycles/table.js';
-import { toDfinity } from '../src/execution/candid.js';
+import { METHODS, toDfinity } from '../src/execution/candid.js';
 import { subnetConfig } from '../src/execution/config.js';
-import { freezingLimit, memoryUsage, unaccounted } from '../src/execution/cycles.js';
+import { freezingLimit, memoryAllocationText, memoryUsage, unaccounted } from '../src/execution/cycles.js';
 import { executionMachine } from '../src/execution/machine.js';
 import { chargeResources, submitIngress } from '../src/execution/rules.js';
 import { runRound, type RoundEvent } from '../src/execution/scheduler.js';
@@ -260,6 +261,69 @@ describe('freezing and running out', () => {
     const e = upd(lim.state, c.id, prog().pushI64(1000n).stable64Grow().drop().replyData(''));
     expect(e.status.status === 'rejected' && e.status.errorCode).toBe('IC0534');
     expect(unaccounted(e.state)).toBe(0n);
+  });
+});
+
+describe('settings that need cycles', () => {
+  const rejected = (d: { status: { status: string } }): { errorCode: string; message: string } => {
+    expect(d.status.status).toBe('rejected');
+    return d.status as unknown as { errorCode: string; message: string };
+  };
+
+  it('[CYC-SETTINGS.1] growing an allocation past what the balance can freeze for fails with IC0530 / IC0531 and the missing amount; raising only the freezing threshold does not', () => {
+    // an empty canister (no heartbeat spends cycles before the settings are checked)
+    const inst = create(subnet(sized(13n)), { cycles: 10n ** 12n });
+    const c = inst;
+    const cc = inst.state.canisters.get(c.id.text)!;
+    // 50 % compute for the default 30 days: 10^7 · 50 · 2,592,000 cycles, far above 10^12
+    const limit = (A.computeCost(sized(13n).fees, 50n, 86_400n) * 2_592_000n) / 86_400n + (A.idleTotal(A.idleRate(sized(13n).fees, { memoryAllocation: 0n, memoryUsage: memoryUsage(cc), messageMemory: 0n, computeAllocation: 0n })) * 2_592_000n) / 86_400n;
+    const e = rejected(mgmt(inst.state, 'update_settings', settingsArg(c.id, { compute_allocation: [50n] })));
+    expect(e.errorCode).toBe('IC0530');
+    expect(e.message).toBe(
+      `Cannot increase compute allocation to 50% due to insufficient cycles. At least ${A.fmtCycles(limit - cc.cycles)} additional cycles are required.\nTop up the canister with more cycles. See documentation: https://internetcomputer.org/docs/current/references/execution-errors#insufficient-cycles-in-compute-allocation`,
+    );
+    // nothing changed, and a memory allocation of 1 PiB is refused the same way
+    const m = rejected(mgmt(inst.state, 'update_settings', settingsArg(c.id, { memory_allocation: [1n << 50n] })));
+    expect(m.errorCode).toBe('IC0531');
+    expect(m.message).toMatch(/^Cannot increase memory allocation to 1\.00 PiB due to insufficient cycles\. At least [0-9_]+ additional cycles are required\.\n/);
+    // a freezing threshold alone may freeze the canister
+    expect(mgmt(inst.state, 'update_settings', settingsArg(c.id, { freezing_threshold: [10n ** 15n] })).status.status).toBe('replied');
+    // creating a canister with an allocation its cycles cannot hold fails, and returns the cycles
+    const { state, id } = uniOn(sized(13n));
+    const before = balance(state, id);
+    const createArg = IDL.encode([METHODS.create_canister.arg], [{ settings: [{ ...settingsArg(id, {}).settings, compute_allocation: [50n] }], sender_canister_version: [] }]);
+    const d = upd(state, id, prog().callSimple({ callee: MANAGEMENT_CANISTER.bytes, method: 'create_canister', arg: new Uint8Array(createArg), cycles: 10n ** 12n, onReject: prog().rejectMsg().replyBlob() }).drop());
+    expect(d.status.status === 'replied' && new TextDecoder().decode(d.status.reply)).toMatch(/^IC0530: Cannot increase compute allocation to 50% due to insufficient cycles\. At least [0-9_]+ additional cycles are required\./);
+    expect(d.state.canisters.size).toBe(state.canisters.size);
+    expect(before - balance(d.state, id) < 10n ** 10n).toBe(true);
+    expect(unaccounted(d.state)).toBe(0n);
+  });
+
+  it('[CYC-SETTINGS.1] [CYC-RESERVE.1] a memory allocation reserves storage above the subnet threshold, within the reserved cycles limit (IC0533); the limit cannot go below the reserved balance (IC0540)', () => {
+    const GiB = 1n << 30n;
+    const tight: ExecConfig = { ...sized(13n), subnetMemoryThreshold: 0n, subnetMemoryCapacity: 200n * GiB, schedulerCores: 1n };
+    const c = create(subnet(tight), { cycles: 10n ** 15n });
+    const inst = install(c.state, c.id, UNI);
+    const ok = mgmt(inst.state, 'update_settings', settingsArg(c.id, { memory_allocation: [GiB] }));
+    expect(ok.status.status).toBe('replied');
+    const cc = ok.state.canisters.get(c.id.text)!;
+    expect(cc.reserved > 0n).toBe(true);
+    expect(cc.settings.memoryAllocation).toBe(GiB);
+    expect(unaccounted(ok.state)).toBe(0n);
+    const low = rejected(mgmt(ok.state, 'update_settings', settingsArg(c.id, { reserved_cycles_limit: [cc.reserved - 1n] })));
+    expect(low.errorCode).toBe('IC0540');
+    expect(low.message).toBe(
+      `Cannot set the reserved cycles limit ${A.fmtCycles(cc.reserved - 1n)} below the reserved cycles balance of the canister ${A.fmtCycles(cc.reserved)}.\nSet the reserved cycles limit in the canister settings to a value that is at least the current reserved cycles balance. See documentation: reserved-cycles-limit-is-too-low`,
+    );
+    const tightLimit = mgmt(ok.state, 'update_settings', settingsArg(c.id, { reserved_cycles_limit: [cc.reserved] }));
+    expect(tightLimit.status.status).toBe('replied');
+    const more = rejected(mgmt(tightLimit.state, 'update_settings', settingsArg(c.id, { memory_allocation: [2n * GiB] })));
+    expect(more.errorCode).toBe('IC0533');
+    expect(more.message).toMatch(/^Cannot increase memory allocation to 2\.00 GiB due to its reserved cycles limit\. The current limit \([0-9_]+\) would be exceeded by [0-9_]+\.\nTry increasing/);
+  });
+
+  it('[CYC-SETTINGS.1] allocations print as the replica prints them', () => {
+    expect([0n, 1000n, 1024n, 1536n, 4n << 30n, (1n << 30n) + (1n << 20n) * 5n].map(memoryAllocationText)).toEqual(['best-effort', '1000 B', '1.00 KiB', '1.50 KiB', '4.00 GiB', '1.00 GiB']);
   });
 });
 

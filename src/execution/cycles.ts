@@ -6,9 +6,9 @@
  */
 import * as A from '../cycles/account.js';
 import type { UseCase } from '../cycles/account.js';
-import type { CallbackEntry, CallContext, Canister, Consumed, ExecState } from './state.js';
+import type { CallbackEntry, CallContext, Canister, Consumed, ExecState, Settings } from './state.js';
 import type { CyclesEnv, WasmState } from './runtime.js';
-import { userError, type UserError } from './errors.js';
+import { helpWith, userError, type UserError } from './errors.js';
 import { utf8Length } from '../core/bytes.js';
 
 // ---------------------------------------------------------------------------------------
@@ -230,6 +230,82 @@ export const cyclesEnv = (s: ExecState, c: Canister, wasm: WasmState, reveal: bo
     reservedLimit: c.settings.reservedCyclesLimit,
   };
 };
+
+/** Cycles to reserve for `bytes` newly allocated on this subnet now ([CYC-RESERVE.1]). */
+export const reservationFor = (s: ExecState, bytes: bigint): bigint => {
+  const f = s.config.fees;
+  if (bytes <= 0n || f.table.maxStorageReservationPeriod === 0n || f.free === true) return 0n;
+  return A.storageReservation(f, bytes, subnetSaturation(s));
+};
+
+// ---------------------------------------------------------------------------------------
+// Settings that need cycles ([CYC-SETTINGS.1])
+
+const KIB = 1024n;
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] as const;
+/** A memory allocation as the replica prints it: `best-effort`, or bytes in the largest binary unit, two decimals. */
+export const memoryAllocationText = (bytes: bigint): string => {
+  if (bytes === 0n) return 'best-effort';
+  let k = 0;
+  while (k + 1 < UNITS.length && bytes >= KIB ** BigInt(k + 1)) k++;
+  if (k === 0) return `${bytes} B`;
+  const hundredths = (bytes * 100n + KIB ** BigInt(k) / 2n) / KIB ** BigInt(k);
+  return `${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, '0')} ${UNITS[k]}`;
+};
+
+const TOP_UP = 'Top up the canister with more cycles.';
+
+/**
+ * [CYC-SETTINGS.1] the cycles checks of new settings for canister `c` (whose main balance is
+ * `c.cycles`), in the replica's order: the freezing limit under the new settings against the
+ * balance when an allocation grows (IC0530, IC0531), the reserved cycles limit against the
+ * reserved balance (IC0540) and the storage reservation the new memory allocation needs (IC0533),
+ * and that reservation against the balance (IC0531). Otherwise the cycles to move into the
+ * reserved balance.
+ */
+export const settingsCycles = (s: ExecState, c: Canister, next: Settings): { readonly error: UserError } | { readonly reservation: bigint } => {
+  const f = s.config.fees;
+  const usage = memoryUsage(c);
+  const h = (st: Settings): A.Holdings => ({ memoryAllocation: st.memoryAllocation, memoryUsage: usage, messageMemory: messageMemory(s, c.id.text), computeAllocation: st.computeAllocation });
+  const threshold = A.freezeThreshold(f, h(next), next.freezingThreshold, c.reserved);
+  // (raising only the freezing threshold is allowed, even when it freezes the canister)
+  if (c.cycles < threshold) {
+    if (next.computeAllocation > c.settings.computeAllocation)
+      return {
+        error: userError(
+          'InsufficientCyclesInComputeAllocation',
+          `Cannot increase compute allocation to ${next.computeAllocation}% due to insufficient cycles. At least ${A.fmtCycles(threshold - c.cycles)} additional cycles are required.\n${helpWith(TOP_UP, 'insufficient-cycles-in-compute-allocation')}`,
+        ),
+      };
+    if (next.memoryAllocation > c.settings.memoryAllocation) return { error: insufficientForMemory(next.memoryAllocation, threshold - c.cycles) };
+  }
+  const grown = A.allocatedBytes({ memoryAllocation: next.memoryAllocation, memoryUsage: usage }) - A.allocatedBytes({ memoryAllocation: c.settings.memoryAllocation, memoryUsage: usage });
+  const reservation = reservationFor(s, grown);
+  const limit = next.reservedCyclesLimit;
+  if (c.reserved > limit)
+    return {
+      error: userError(
+        'ReservedCyclesLimitIsTooLow',
+        `Cannot set the reserved cycles limit ${A.fmtCycles(limit)} below the reserved cycles balance of the canister ${A.fmtCycles(c.reserved)}.\nSet the reserved cycles limit in the canister settings to a value that is at least the current reserved cycles balance. See documentation: reserved-cycles-limit-is-too-low`,
+      ),
+    };
+  if (c.reserved + reservation > limit)
+    return {
+      error: userError(
+        'ReservedCyclesLimitExceededInMemoryAllocation',
+        `Cannot increase memory allocation to ${memoryAllocationText(next.memoryAllocation)} due to its reserved cycles limit. The current limit (${A.fmtCycles(limit)}) would be exceeded by ${A.fmtCycles(c.reserved + reservation - limit)}.\n${helpWith("Try increasing this canister's reserved cycles limit or moving it to a subnet with lower memory usage.", 'reserved-cycles-limit-exceeded-in-memory-allocation')}`,
+      ),
+    };
+  // (the reservation alone, without the freezing limit, as when memory grows)
+  if (c.cycles < reservation) return { error: insufficientForMemory(next.memoryAllocation, reservation - c.cycles) };
+  return { reservation };
+};
+
+const insufficientForMemory = (bytes: bigint, missing: bigint): UserError =>
+  userError(
+    'InsufficientCyclesInMemoryAllocation',
+    `Cannot increase memory allocation to ${memoryAllocationText(bytes)} due to insufficient cycles. At least ${A.fmtCycles(missing)} additional cycles are required.\n${helpWith(TOP_UP, 'insufficient-cycles-in-memory-allocation')}`,
+  );
 
 export const isWasm64 = (w: WasmState | undefined): boolean => w?.module.info.memory?.is64 === true;
 

@@ -18,7 +18,7 @@ import type { StepReport } from './canister.js';
 import type { LedgerState } from '../ledger/types.js';
 import { NOTHING_CONSUMED, type Canister, type Change, type ExecState, type Message, type Settings } from './state.js';
 import * as A from '../cycles/account.js';
-import { consume, consumeSubnet, freezingLimit, idleCyclesPerDay, isController, memoryUsage, mint, prepay, refundUnused } from './cycles.js';
+import { consume, consumeSubnet, freezingLimit, idleCyclesPerDay, isController, memoryUsage, mint, prepay, refundUnused, settingsCycles } from './cycles.js';
 
 /** `update_settings` messages up to this size pay their induction fee after the settings apply ([CYC-INGRESS.1]). */
 export const MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE = 324;
@@ -122,7 +122,7 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
             `Creating a canister requires a fee of ${A.fmtCycles(fee)} that is deducted from the canister's initial balance but only ${A.fmtCycles(m.cycles)} cycles were received with the create_canister request.\n${helpWith('Try sending more cycles with the request.', 'create-canister-not-enough-cycles')}`,
           ),
         };
-      const o = create(s, sender, opt(a['settings']), m.cycles, undefined);
+      const o = create(s, sender, opt(a['settings']), m.cycles, undefined, fee);
       if (!('state' in o) || !('reply' in o)) return o;
       const id = o.state.canisterOrder[o.state.canisterOrder.length - 1]!;
       return { ...o, state: consume(o.state, getCanister(o.state, id)!, fee, 'CanisterCreation')[0] };
@@ -150,7 +150,12 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
       return withController(s, sender, a['canister_id'], (c) => {
         const settings = a['settings'] as Record<string, unknown>;
         const ctl = opt<unknown[]>(settings['controllers']);
-        const c2 = applySettings(c, settings);
+        const applied = applySettings(c, settings);
+        // [CYC-SETTINGS.1] allocations that need cycles, and the storage they reserve
+        const v = settingsCycles(s, c, applied.settings);
+        // (a small update_settings pays its induction whether or not its settings apply)
+        if ('error' in v) return { error: v.error, state: delayedInduction(s, c, m) };
+        const c2 = reserve(applied, v.reservation);
         const changed = ctl !== undefined ? record(s, c2, sender, m, { kind: 'controllers_change', controllers: c2.controllers }) : c2;
         const done = { ...changed, version: c.version + 1n };
         return { state: delayedInduction(putCanister(s, done), done, m), reply: EMPTY_REPLY };
@@ -253,8 +258,9 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
 };
 
 /**
- * [CYC-INGRESS.1] a small `update_settings` ingress message pays its induction after the new
- * settings apply (so a frozen canister can be unfrozen); if it cannot pay, it is not charged.
+ * [CYC-INGRESS.1] a small `update_settings` ingress message pays its induction after it is
+ * executed, the new settings applied or refused (so a frozen canister can be unfrozen); if it
+ * cannot pay, it is not charged.
  */
 const delayedInduction = (s: ExecState, c: Canister, m: Extract<Message, { kind: 'call' }>): ExecState => {
   if (m.origin.kind !== 'ingress' || m.arg.length > MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE) return s;
@@ -294,7 +300,7 @@ export const withLedgerCanister = (s: ExecState, id: Principal, ledger: LedgerSt
   return { ...putCanister(s, c), canisterOrder: [...s.canisterOrder, id.text] };
 };
 
-const create = (s: ExecState, sender: Principal, settings: Record<string, unknown> | undefined, cycles: bigint, specified: unknown): Outcome => {
+const create = (s: ExecState, sender: Principal, settings: Record<string, unknown> | undefined, cycles: bigint, specified: unknown, fee = 0n): Outcome => {
   let id: Principal;
   let next = s.nextCanister;
   if (specified !== undefined) {
@@ -308,11 +314,18 @@ const create = (s: ExecState, sender: Principal, settings: Record<string, unknow
     next += 1n;
   }
   const base = newCanister(s, id, [sender], cycles);
-  const c0 = settings !== undefined ? applySettings(base, settings) : base;
+  const applied = settings !== undefined ? applySettings(base, settings) : base;
+  // [CYC-SETTINGS.1] the settings are checked against the balance the canister will start with
+  const v = settingsCycles(s, { ...base, cycles: cycles - fee }, applied.settings);
+  if ('error' in v) return v;
+  const c0 = reserve(applied, v.reservation);
   const c = withChange(c0, s.time, sender, { kind: 'creation', controllers: c0.controllers });
   const st: ExecState = { ...putCanister(s, c), nextCanister: next, canisterOrder: [...s.canisterOrder, id.text] };
   return { state: st, reply: encodeRet('create_canister', [{ canister_id: toDfinity(id) }]) };
 };
+
+/** Move `amount` from the main balance into the reserved balance ([CYC-RESERVE.1]). */
+const reserve = (c: Canister, amount: bigint): Canister => (amount === 0n ? c : { ...c, cycles: c.cycles - amount, reserved: c.reserved + amount });
 
 const applySettings = (c: Canister, st: Record<string, unknown>): Canister => {
   const ctl = opt<unknown[]>(st['controllers']);
