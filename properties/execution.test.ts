@@ -13,6 +13,7 @@ import { APPLICATION_SUBNET } from '../src/execution/config.js';
 import { errorCodeText, ErrorCode, rejectCodeOf, type ErrorCodeName } from '../src/execution/errors.js';
 import { advanceTime, executable, executeMessage, submitIngress } from '../src/execution/rules.js';
 import type { ExecState } from '../src/execution/state.js';
+import { unaccounted } from '../src/execution/cycles.js';
 import { loadCanister } from '../src/toolchain/compile.js';
 import { prog, type Prog } from '../src/toolchain/universal.js';
 import {
@@ -899,6 +900,100 @@ describe('best-effort calls', () => {
     // a guaranteed-response call never expires
     const g = upd(s, a.id, prog().callSimple({ callee: b.id.bytes, method: 'update', arg: prog().replyData('ok').build() }).drop());
     expect(statusOf(g.status)).toBe(`reply:${hex('ok')}`);
+  });
+});
+
+describe('best-effort calls and cycles', () => {
+  it('[EXE-BEST-EFFORT.1] [CYC-REFUND.1] [CYC-CONSERVATION.1] a canister answering its own expired best-effort call gets the refund back, and no cycle is lost', () => {
+    const a = uni();
+    const b = create(a.state);
+    let s = install(b.state, b.id, UNI).state;
+    // A calls itself best-effort with 10^6 cycles; as the callee it calls B and answers when B has answered
+    const inner = prog().callSimple({ callee: b.id.bytes, method: 'update', arg: prog().replyData('b').build(), onReply: prog().replyData('done') }).drop();
+    const call = prog()
+      .pushBytes(a.id.bytes)
+      .pushBytes('update')
+      .pushProg(prog().msgArgData().replyBlob())
+      .pushProg(prog().rejectMsg().replyBlob())
+      .callNew()
+      .pushI32(1)
+      .callWithBestEffortResponse()
+      .pushBytes(inner.build())
+      .callDataAppend()
+      .pushI64(0n)
+      .pushI64(1_000_000n)
+      .callCyclesAdd128()
+      .callPerform()
+      .drop();
+    const step = (pick: (m: NonNullable<ReturnType<ExecState['messages']['get']>>) => boolean): void => {
+      const id = executable(s).find((i) => pick(s.messages.get(i)!));
+      if (id === undefined) throw new Error('no such message');
+      const r = executeMessage(s, { message: id });
+      if (E.isLeft(r)) throw new Error('execute');
+      s = r.right.state;
+    };
+    const sub = submitIngress(s, { sender: ANONYMOUS, canister: a.id, method: 'update', arg: call.build() });
+    if (E.isLeft(sub)) throw new Error('submit');
+    s = sub.right.state;
+    step((m) => m.kind === 'call' && m.origin.kind === 'ingress');
+    step((m) => m.kind === 'call' && m.callee.text === a.id.text);
+    // the self-call's deadline passes while A waits for B
+    const self = s.callbacks.entries().find(([, cb]) => cb.deadline !== 0n)![1];
+    const later = advanceTime(s, { now: s.time + 2n * SECOND });
+    if (E.isLeft(later)) throw new Error('time');
+    const ex = expireCallback(later.right.state, { callback: self.id });
+    if (E.isLeft(ex)) throw new Error('expire');
+    s = ex.right.state;
+    // B answers, and A answers its own expired call before the SYS_UNKNOWN reject runs
+    step((m) => m.kind === 'call' && m.callee.text === b.id.text);
+    step((m) => m.kind === 'response' && m.callback !== self.id);
+    expect(unaccounted(s)).toBe(0n);
+    s = settle(s);
+    expect(unaccounted(s)).toBe(0n);
+    expect(s.messages.size).toBe(0);
+  });
+
+  it('[EXE-BEST-EFFORT.1] [CYC-REFUND.1] [CYC-CONSERVATION.1] a response still queued when its call expires is dropped, and its refund comes back with the reject', () => {
+    const a = uni();
+    const b = create(a.state);
+    let s = install(b.state, b.id, UNI).state;
+    const call = prog()
+      .pushBytes(b.id.bytes)
+      .pushBytes('update')
+      .pushProg(prog().msgArgData().replyBlob())
+      .pushProg(prog().msgCyclesRefunded128().replyBlob())
+      .callNew()
+      .pushI32(1)
+      .callWithBestEffortResponse()
+      .pushBytes(prog().replyData('late').build())
+      .callDataAppend()
+      .pushI64(0n)
+      .pushI64(1_000_000n)
+      .callCyclesAdd128()
+      .callPerform()
+      .drop();
+    const sub = submitIngress(s, { sender: ANONYMOUS, canister: a.id, method: 'update', arg: call.build() });
+    if (E.isLeft(sub)) throw new Error('submit');
+    s = sub.right.state;
+    for (let i = 0; i < 2; i++) {
+      const r = executeMessage(s, { message: executable(s)[0]! });
+      if (E.isLeft(r)) throw new Error('execute');
+      s = r.right.state;
+    }
+    // B has replied (accepting nothing): its response, refunding 10^6, waits in the queue
+    expect([...s.messages.entries()].map(([, m]) => m.kind === 'response' && m.refund)).toEqual([1_000_000n]);
+    const cb = s.callbacks.entries()[0]![1];
+    const later = advanceTime(s, { now: s.time + 2n * SECOND });
+    if (E.isLeft(later)) throw new Error('time');
+    const ex = expireCallback(later.right.state, { callback: cb.id });
+    if (E.isLeft(ex)) throw new Error('expire');
+    s = ex.right.state;
+    expect(unaccounted(s)).toBe(0n);
+    s = settle(s);
+    const st = s.ingress.get(sub.right.output.messageId)!;
+    // the reject callback saw the 10^6 refunded
+    expect(st.status === 'replied' && toHex(st.reply)).toBe(toHex(new Uint8Array([0x40, 0x42, 0x0f, ...new Array(13).fill(0)])));
+    expect(unaccounted(s)).toBe(0n);
   });
 });
 

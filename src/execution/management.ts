@@ -4,7 +4,7 @@
  * Wasm (install, upgrade) do so through the same runtime as every other execution.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { fromHex, toHex } from '../core/bytes.js';
+import { fromHex, toHex, utf8Length } from '../core/bytes.js';
 import { canisterId, type Principal } from '../core/principal.js';
 import { canisterEmpty, canisterNotFound, helpWith, trapError, userError, type UserError } from './errors.js';
 import { decodeArg, encodeRet, fromDfinity, isMethod, toDfinity, type MethodName } from './candid.js';
@@ -146,20 +146,25 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
       if (c === undefined) return { error: canisterNotFound(id.text) };
       return { state: putCanister(s, { ...c, cycles: c.cycles + m.cycles }), reply: EMPTY_REPLY };
     }
-    case 'update_settings':
-      return withController(s, sender, a['canister_id'], (c) => {
+    case 'update_settings': {
+      const o = withController(s, sender, a['canister_id'], (c) => {
         const settings = a['settings'] as Record<string, unknown>;
         const ctl = opt<unknown[]>(settings['controllers']);
         const applied = applySettings(c, settings);
         // [CYC-SETTINGS.1] allocations that need cycles, and the storage they reserve
         const v = settingsCycles(s, c, applied.settings);
-        // (a small update_settings pays its induction whether or not its settings apply)
-        if ('error' in v) return { error: v.error, state: delayedInduction(s, c, m) };
+        if ('error' in v) return v;
         const c2 = reserve(applied, v.reservation);
         const changed = ctl !== undefined ? record(s, c2, sender, m, { kind: 'controllers_change', controllers: c2.controllers }) : c2;
         const done = { ...changed, version: c.version + 1n };
-        return { state: delayedInduction(putCanister(s, done), done, m), reply: EMPTY_REPLY };
+        return { state: putCanister(s, done), reply: EMPTY_REPLY };
       });
+      // [CYC-INGRESS.1] a small update_settings pays its induction whether or not its settings apply
+      const target = getCanister(s, pid(a['canister_id']).text);
+      if (target === undefined || 'pending' in o) return o;
+      const after = o.state ?? s;
+      return { ...o, state: delayedInduction(after, getCanister(after, target.id.text)!, m) };
+    }
     case 'install_code':
       return withController(s, sender, a['canister_id'], (c) => install(s, c, sender, a['mode'] as Record<string, unknown>, a['wasm_module'] as Uint8Array, a['arg'] as Uint8Array, m));
     case 'upload_chunk':
@@ -264,7 +269,7 @@ const dispatch = (s: ExecState, method: MethodName, sender: Principal, a: Record
  */
 const delayedInduction = (s: ExecState, c: Canister, m: Extract<Message, { kind: 'call' }>): ExecState => {
   if (m.origin.kind !== 'ingress' || m.arg.length > MAX_DELAYED_INGRESS_COST_PAYLOAD_SIZE) return s;
-  const cost = A.ingressInductionCost(s.config.fees, BigInt(new TextEncoder().encode(m.method).length + m.arg.length));
+  const cost = A.ingressInductionCost(s.config.fees, BigInt(utf8Length(m.method) + m.arg.length));
   return A.canWithdraw(c.cycles, freezingLimit(s, c), cost) ? consume(s, c, cost, 'IngressInduction')[0] : s;
 };
 
@@ -493,7 +498,9 @@ const uninstall = (s: ExecState, c: Canister, sender: Principal, m: Extract<Mess
     }
     st = dropContext(st, id);
   }
-  const c2 = record(s, { ...c, wasm: undefined, certifiedData: new Uint8Array(), globalTimer: 0n, version: c.version + 1n }, sender, m, { kind: 'code_uninstall' });
+  // (the canister as the answers left it: answering its own expired call credits it a refund)
+  const cur = getCanister(st, c.id.text)!;
+  const c2 = record(s, { ...cur, wasm: undefined, certifiedData: new Uint8Array(), globalTimer: 0n, version: c.version + 1n }, sender, m, { kind: 'code_uninstall' });
   return maybeStopped(putCanister(st, c2), c.id.text);
 };
 
@@ -516,7 +523,7 @@ export const uninstallOutOfCycles = (s: ExecState, c: Canister): ExecState => {
     st = dropContext(st, id);
   }
   const c2: Canister = {
-    ...c,
+    ...getCanister(st, c.id.text)!,
     wasm: undefined,
     certifiedData: new Uint8Array(),
     globalTimer: 0n,

@@ -70,16 +70,21 @@ const addSlots = (s: ExecState, canister: string, d: number): ExecState => {
   return { ...s, messageSlots: n === 0 ? s.messageSlots.delete(canister) : s.messageSlots.set(canister, n) };
 };
 
-export const putContext = (s: ExecState, ctx: CallContext): ExecState =>
-  addSlots({ ...s, contexts: s.contexts.set(ctx.id, ctx) }, ctx.canister, contextSlot(ctx) - contextSlot(s.contexts.get(ctx.id)));
+export const putContext = (s: ExecState, ctx: CallContext): ExecState => {
+  // (the old entry is read before the map changes: reading it after would reroot the map twice)
+  const d = contextSlot(ctx) - contextSlot(s.contexts.get(ctx.id));
+  return addSlots({ ...s, contexts: s.contexts.set(ctx.id, ctx) }, ctx.canister, d);
+};
 
 export const dropContext = (s: ExecState, id: number): ExecState => {
   const ctx = s.contexts.get(id);
   return ctx === undefined ? s : addSlots({ ...s, contexts: s.contexts.delete(id) }, ctx.canister, -contextSlot(ctx));
 };
 
-export const putCallback = (s: ExecState, cb: CallbackEntry): ExecState =>
-  addSlots({ ...s, callbacks: s.callbacks.set(cb.id, cb) }, cb.canister, callbackSlot(cb) - callbackSlot(s.callbacks.get(cb.id)));
+export const putCallback = (s: ExecState, cb: CallbackEntry): ExecState => {
+  const d = callbackSlot(cb) - callbackSlot(s.callbacks.get(cb.id));
+  return addSlots({ ...s, callbacks: s.callbacks.set(cb.id, cb) }, cb.canister, d);
+};
 
 export const dropCallback = (s: ExecState, id: number): ExecState => {
   const cb = s.callbacks.get(id);
@@ -246,6 +251,8 @@ export const applyOk = (
     cycles += ctx2.availableCycles;
     ctx2 = { ...ctx2, availableCycles: 0n };
   }
+  // answering its own expired best-effort call credits the refund to the canister itself ([CYC-REFUND.1])
+  cycles += st.canisters.get(c.id.text)!.cycles - c.cycles;
   // what the execution consumed: its instructions, the calls' fees and reservations
   // ([CYC-CALL-FEE.1]) and the cycles it burned ([CYC-SYSAPI.1]), in one charge
   const charges: Charges = [

@@ -187,7 +187,12 @@ export const expireCallback: (s: ExecState, a: { readonly callback: number }) =>
     refund = req.cycles;
     st = dequeue(st, cb.message);
   }
-  for (const [id, m] of st.messages.entries()) if (m.kind === 'response' && m.callback === a.callback) st = dequeue(st, id);
+  // a queued response is dropped, but the cycles it refunds go back with the reject ([CYC-REFUND.1])
+  for (const [id, m] of st.messages.entries())
+    if (m.kind === 'response' && m.callback === a.callback) {
+      refund += m.refund;
+      st = dequeue(st, id);
+    }
   st = enqueue(st, { kind: 'response', queue: `response:${st.nextId}`, canister: cb.canister, callback: cb.id, response: { kind: 'reject', ...DEADLINE_EXPIRED }, refund });
   return ok(putCallback(st, { ...cb, expired: true }), null);
 };

@@ -425,9 +425,9 @@ class Host {
     const alloc = (u: bigint): bigint => A.allocatedBytes({ memoryAllocation: c.memoryAllocation, memoryUsage: u });
     const bytes = alloc(after) - alloc(before);
     if (bytes <= 0n) return;
-    this.reqs.add('CYC-MEMORY-GROW.1');
     const k = this.in.kind;
     if (k === 'U' || k === 'T') {
+      this.reqs.add('CYC-MEMORY-GROW.1');
       const thr = this.thresholdNow();
       const bal = this.balanceNow();
       if (bal < thr) throw new HostTrap({ kind: 'InsufficientCyclesInMemoryGrow', bytes, ...(c.reveal ? { needed: thr - bal } : {}) });
