@@ -864,18 +864,7 @@ describe('best-effort calls', () => {
     const b = create(a.state);
     let s = install(b.state, b.id, UNI).state;
     const onReject = prog().msgRejectCode().i32ToBlob().rejectMsg().concat().replyBlob();
-    const call = prog()
-      .pushBytes(b.id.bytes)
-      .pushBytes('update')
-      .pushProg(prog().msgArgData().replyBlob())
-      .pushProg(onReject)
-      .callNew()
-      .pushI32(2)
-      .callWithBestEffortResponse()
-      .pushBytes(prog().replyData('late').build())
-      .callDataAppend()
-      .callPerform()
-      .drop();
+    const call = prog().callSimple({ callee: b.id.bytes, method: 'update', arg: prog().replyData('late').build(), onReply: prog().msgArgData().replyBlob(), onReject, timeoutSeconds: 2 }).drop();
     const sub = submitIngress(s, { sender: ANONYMOUS, canister: a.id, method: 'update', arg: call.build() });
     if (E.isLeft(sub)) throw new Error('submit');
     s = sub.right.state;
@@ -910,21 +899,7 @@ describe('best-effort calls and cycles', () => {
     let s = install(b.state, b.id, UNI).state;
     // A calls itself best-effort with 10^6 cycles; as the callee it calls B and answers when B has answered
     const inner = prog().callSimple({ callee: b.id.bytes, method: 'update', arg: prog().replyData('b').build(), onReply: prog().replyData('done') }).drop();
-    const call = prog()
-      .pushBytes(a.id.bytes)
-      .pushBytes('update')
-      .pushProg(prog().msgArgData().replyBlob())
-      .pushProg(prog().rejectMsg().replyBlob())
-      .callNew()
-      .pushI32(1)
-      .callWithBestEffortResponse()
-      .pushBytes(inner.build())
-      .callDataAppend()
-      .pushI64(0n)
-      .pushI64(1_000_000n)
-      .callCyclesAdd128()
-      .callPerform()
-      .drop();
+    const call = prog().callSimple({ callee: a.id.bytes, method: 'update', arg: inner.build(), onReply: prog().msgArgData().replyBlob(), onReject: prog().rejectMsg().replyBlob(), cycles: 1_000_000n, timeoutSeconds: 1 }).drop();
     const step = (pick: (m: NonNullable<ReturnType<ExecState['messages']['get']>>) => boolean): void => {
       const id = executable(s).find((i) => pick(s.messages.get(i)!));
       if (id === undefined) throw new Error('no such message');
@@ -957,21 +932,7 @@ describe('best-effort calls and cycles', () => {
     const a = uni();
     const b = create(a.state);
     let s = install(b.state, b.id, UNI).state;
-    const call = prog()
-      .pushBytes(b.id.bytes)
-      .pushBytes('update')
-      .pushProg(prog().msgArgData().replyBlob())
-      .pushProg(prog().msgCyclesRefunded128().replyBlob())
-      .callNew()
-      .pushI32(1)
-      .callWithBestEffortResponse()
-      .pushBytes(prog().replyData('late').build())
-      .callDataAppend()
-      .pushI64(0n)
-      .pushI64(1_000_000n)
-      .callCyclesAdd128()
-      .callPerform()
-      .drop();
+    const call = prog().callSimple({ callee: b.id.bytes, method: 'update', arg: prog().replyData('late').build(), onReply: prog().msgArgData().replyBlob(), onReject: prog().msgCyclesRefunded128().replyBlob(), cycles: 1_000_000n, timeoutSeconds: 1 }).drop();
     const sub = submitIngress(s, { sender: ANONYMOUS, canister: a.id, method: 'update', arg: call.build() });
     if (E.isLeft(sub)) throw new Error('submit');
     s = sub.right.state;

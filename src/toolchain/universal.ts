@@ -338,6 +338,8 @@ export interface CallSpec {
   readonly onCleanup?: Prog;
   /** Cycles to attach (call_cycles_add128). */
   readonly cycles?: bigint;
+  /** A best-effort call with this timeout (call_with_best_effort_response). */
+  readonly timeoutSeconds?: number;
 }
 
 /** An immutable program under construction; every method returns a new, longer program. */
@@ -421,6 +423,7 @@ export class Prog {
       .pushProg(c.onReject ?? RELAY_REJECT)
       .callNew();
     if (c.onCleanup !== undefined) p = p.pushProg(c.onCleanup).callOnCleanup();
+    if (c.timeoutSeconds !== undefined) p = p.pushI32(c.timeoutSeconds).callWithBestEffortResponse();
     if (c.arg !== undefined) p = p.pushBytes(c.arg).callDataAppend();
     if (c.cycles !== undefined) p = p.pushI64(c.cycles >> 64n).pushI64(BigInt.asUintN(64, c.cycles)).callCyclesAdd128();
     return p.callPerform();
