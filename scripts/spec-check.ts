@@ -1,7 +1,7 @@
 /**
  * spec:check — ties the written spec to code and tests.
  * Definitions: headings `### [ID] Title` in spec/*.md. Citations: `[ID]` (or a quoted 'ID')
- * in src/ (code), properties/ (tests), and `#meta.requirements` in traces/ (traces).
+ * in src/ (code), properties/ and clients/ (tests), and `#meta.requirements` in traces/ (traces).
  * Writes spec/COVERAGE.md; fails when a requirement lacks code or a test/trace, or when
  * anything cites an unknown ID.
  */
@@ -25,7 +25,9 @@ const walk = (dir: string, ok: (f: string) => boolean): string[] => {
     }
     for (const e of entries.sort()) {
       const p = join(d, e);
-      if (statSync(p).isDirectory()) go(p);
+      if (statSync(p).isDirectory()) {
+        if (e !== 'node_modules') go(p);
+      }
       else if (ok(p)) out.push(p);
     }
   };
@@ -69,7 +71,8 @@ const cites = (files: string[]): Where => {
 };
 
 const code = cites(walk('src', (p) => p.endsWith('.ts')));
-const props = cites(walk('properties', (p) => p.endsWith('.ts')));
+// tests: the properties, and the suites of the real clients (clients/, outside its node_modules)
+const props = cites([...walk('properties', (p) => p.endsWith('.ts')), ...walk('clients', (p) => p.endsWith('.test.ts'))]);
 const traces: Where = new Map();
 for (const f of walk('traces', (p) => p.endsWith('.json'))) {
   let meta: { requirements?: unknown } | undefined;

@@ -32,6 +32,13 @@ export const bytesEqual = (a: Bytes, b: Bytes): boolean => {
 
 export const utf8 = (s: string): Bytes => new TextEncoder().encode(s);
 
+/** Bytewise order (a proper prefix first). */
+export const compareBytes = (a: Bytes, b: Bytes): number => {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+};
+
 /** The length of a string's UTF-8 encoding, without encoding it (a lone surrogate encodes as U+FFFD, 3 bytes). */
 export const utf8Length = (s: string): number => {
   let n = 0;

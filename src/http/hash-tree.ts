@@ -1,0 +1,159 @@
+/**
+ * Hash trees ([HTTP-HASH-TREE.1]) and witnesses of a labeled state tree ([HTTP-WITNESS.1]): what
+ * a certificate's `tree` is, how its root hash is computed, and how the part of the state a
+ * request may see is revealed while the rest is pruned to its hash.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { compareBytes as compare, concatBytes } from '../core/bytes.js';
+import { domainSeparator } from './request-id.js';
+
+/** A hash tree: the shape certificates carry. */
+export type HashTree =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'fork'; readonly left: HashTree; readonly right: HashTree }
+  | { readonly kind: 'labeled'; readonly label: Uint8Array; readonly tree: HashTree }
+  | { readonly kind: 'leaf'; readonly value: Uint8Array }
+  | { readonly kind: 'pruned'; readonly hash: Uint8Array };
+
+/** A labeled state tree: a leaf, or labeled children in increasing label order (bytewise). */
+export type StateTree = { readonly kind: 'leaf'; readonly value: Uint8Array } | { readonly kind: 'node'; readonly children: readonly (readonly [Uint8Array, StateTree])[] };
+
+const EMPTY = domainSeparator('ic-hashtree-empty');
+const FORK = domainSeparator('ic-hashtree-fork');
+const LABELED = domainSeparator('ic-hashtree-labeled');
+const LEAF = domainSeparator('ic-hashtree-leaf');
+
+/** [HTTP-HASH-TREE.1] the root hash of a hash tree. */
+export const reconstruct = (t: HashTree): Uint8Array => {
+  switch (t.kind) {
+    case 'empty':
+      return sha256(EMPTY);
+    case 'fork':
+      return sha256(concatBytes(FORK, reconstruct(t.left), reconstruct(t.right)));
+    case 'labeled':
+      return sha256(concatBytes(LABELED, t.label, reconstruct(t.tree)));
+    case 'leaf':
+      return sha256(concatBytes(LEAF, t.value));
+    case 'pruned':
+      return t.hash;
+  }
+};
+
+/** [HTTP-HASH-TREE.1] the tree's CBOR form: `[0]`, `[1, l, r]`, `[2, label, t]`, `[3, value]`, `[4, hash]`. */
+export const treeToCbor = (t: HashTree): unknown[] => {
+  switch (t.kind) {
+    case 'empty':
+      return [0];
+    case 'fork':
+      return [1, treeToCbor(t.left), treeToCbor(t.right)];
+    case 'labeled':
+      return [2, t.label, treeToCbor(t.tree)];
+    case 'leaf':
+      return [3, t.value];
+    case 'pruned':
+      return [4, t.hash];
+  }
+};
+
+/** Labeled subtrees joined by forks, left to right, balanced. */
+const forks = (ts: readonly HashTree[]): HashTree => {
+  if (ts.length === 0) return { kind: 'empty' };
+  if (ts.length === 1) return ts[0]!;
+  const mid = Math.ceil(ts.length / 2);
+  return { kind: 'fork', left: forks(ts.slice(0, mid)), right: forks(ts.slice(mid)) };
+};
+
+/** [HTTP-HASH-TREE.1] the whole state tree as a hash tree (nothing pruned). */
+export const fullTree = (s: StateTree): HashTree =>
+  s.kind === 'leaf' ? { kind: 'leaf', value: s.value } : forks(s.children.map(([label, t]) => ({ kind: 'labeled', label, tree: fullTree(t) }) as HashTree));
+
+/** The hash of a state subtree, as a pruned node. */
+const pruned = (s: StateTree): HashTree => ({ kind: 'pruned', hash: reconstruct(fullTree(s)) });
+
+/** A path through the state tree: its labels; an empty path is the whole subtree. */
+export type Path = readonly Uint8Array[];
+
+/**
+ * [HTTP-WITNESS.1] a witness of the state tree that reveals every requested path: the subtree at
+ * the end of each path whole, and on the way the labels of the children it passes; where a
+ * label is absent, the labels around where it would be (so that its absence is proved). All
+ * else is pruned to its hash, so the witness has the state tree's root hash.
+ */
+export const witness = (s: StateTree, paths: readonly Path[]): HashTree => {
+  if (paths.some((p) => p.length === 0)) return fullTree(s);
+  if (s.kind === 'leaf' || paths.length === 0) return pruned(s);
+  const kids = s.children;
+  // which children a path goes through, and which must show their label to prove an absence
+  const through = new Map<number, Path[]>();
+  const shown = new Set<number>();
+  for (const p of paths) {
+    const label = p[0]!;
+    let lo = 0;
+    let hi = kids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(kids[mid]![0], label) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < kids.length && compare(kids[lo]![0], label) === 0) {
+      const l = through.get(lo) ?? [];
+      l.push(p.slice(1));
+      through.set(lo, l);
+    } else {
+      if (lo > 0) shown.add(lo - 1);
+      if (lo < kids.length) shown.add(lo);
+    }
+  }
+  // children that reveal nothing are pruned together, keeping the forks' shape (and so the root hash)
+  const touches = (a: number, b: number): boolean => {
+    for (let i = a; i < b; i++) if (through.has(i) || shown.has(i)) return true;
+    return false;
+  };
+  const labeled = (i: number): HashTree => ({ kind: 'labeled', label: kids[i]![0], tree: fullTree(kids[i]![1]) });
+  const go = (a: number, b: number): HashTree => {
+    if (!touches(a, b)) return { kind: 'pruned', hash: reconstruct(forks(Array.from({ length: b - a }, (_, k) => labeled(a + k)))) };
+    if (b - a === 1) {
+      const [label, t] = kids[a]!;
+      const ps = through.get(a);
+      return { kind: 'labeled', label, tree: ps !== undefined ? witness(t, ps) : pruned(t) };
+    }
+    const mid = a + Math.ceil((b - a) / 2);
+    return { kind: 'fork', left: go(a, mid), right: go(mid, b) };
+  };
+  return kids.length === 0 ? { kind: 'empty' } : go(0, kids.length);
+};
+
+/** A state tree node from labeled children in any order (sorted here). */
+export const node = (children: readonly (readonly [Uint8Array | string, StateTree])[]): StateTree => ({
+  kind: 'node',
+  children: children.map(([l, t]) => [typeof l === 'string' ? new TextEncoder().encode(l) : l, t] as const).sort((a, b) => compare(a[0], b[0])),
+});
+
+/** A state tree leaf. */
+export const leaf = (value: Uint8Array | string): StateTree => ({ kind: 'leaf', value: typeof value === 'string' ? new TextEncoder().encode(value) : value });
+
+/**
+ * [HTTP-HASH-TREE.1] the value at a path of a hash tree: found; absent, when the labels around
+ * where it would be are revealed with nothing pruned between them; or unknown.
+ */
+export const lookup = (t: HashTree, path: Path): { readonly found: Uint8Array } | 'absent' | 'unknown' => {
+  if (path.length === 0) return t.kind === 'leaf' ? { found: t.value } : t.kind === 'pruned' ? 'unknown' : 'absent';
+  // the node's children in order: labeled subtrees and pruned gaps
+  const items: (Extract<HashTree, { kind: 'labeled' }> | 'gap')[] = [];
+  const flatten = (x: HashTree): void => {
+    if (x.kind === 'fork') (flatten(x.left), flatten(x.right));
+    else if (x.kind === 'labeled') items.push(x);
+    else if (x.kind === 'pruned') items.push('gap');
+  };
+  flatten(t);
+  const label = path[0]!;
+  // the first item at or after where the label belongs (a gap may hide anything)
+  let i = 0;
+  while (i < items.length && (items[i] === 'gap' || compare((items[i] as { label: Uint8Array }).label, label) < 0)) i++;
+  const at = items[i];
+  if (at !== undefined && at !== 'gap' && compare(at.label, label) === 0) return lookup(at.tree, path.slice(1));
+  // absent only if no gap lies between the revealed neighbours
+  let j = i - 1;
+  while (j >= 0 && items[j] !== 'gap' && compare((items[j] as { label: Uint8Array }).label, label) > 0) j--;
+  return j >= 0 && items[j] === 'gap' ? 'unknown' : 'absent';
+};
