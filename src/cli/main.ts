@@ -15,6 +15,7 @@ import { BadValue, configure, HelpShown, UsageError, valueOption } from './args.
 import { simulateCommand } from './simulate.js';
 import { costCommand, natural, oneOf } from './cost.js';
 import { SUBNET_KINDS, type SubnetKind } from '../cycles/table.js';
+import { serve } from '../http/server.js';
 
 /** The help of each command, in the order of the full help. */
 const USAGE = {
@@ -52,6 +53,12 @@ const USAGE = {
               [--subnet-size N] [--subnet-type T] [--cost-version V] [--wasm64] [--json]
       The cycles an update message costs on a subnet, as ingress and as an inter-canister
       call, with each fee's formula and figures from the cost table (spec/cycles.md).`,
+  serve: `  icspec serve [--port N] [--host H] [--seed S] [--subnet-type T]
+      Serve the IC's HTTP interface (spec/http.md) over the execution reference, for
+      @dfinity/agent and @icp-sdk/core: status, call (v2, v3, v4), query (v2, v3),
+      read_state (v2, v3). The root key is derived from the seed (default "icspec"): the
+      same seed gives the same key. Prints the URL and the root key (hex), then serves
+      until interrupted. Exit 2: bad arguments or the port cannot be used.`,
 } as const;
 
 const HELP = `icspec — the executable reference of the Internet Computer
@@ -242,6 +249,20 @@ const cmdDrun = async (args: readonly string[], { out: outFile, subnetType, subn
   return r.exitCode;
 };
 
+/** [HTTP-SERVE.1] serve until interrupted; 2 if the port cannot be used. */
+const cmdServe = async (o: { port?: bigint; host?: string; seed?: string; subnetType?: SubnetKind }): Promise<number> => {
+  try {
+    const srv = await serve({ port: Number(o.port ?? 4943n), ...(o.host !== undefined ? { host: o.host } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.subnetType !== undefined ? { subnet: o.subnetType } : {}) });
+    out(`icspec serve: ${srv.url}`);
+    out(`root key: ${toHex(srv.rootKey)}`);
+    await new Promise<void>((done) => process.once('SIGINT', () => void srv.close().then(done)));
+    return 0;
+  } catch (e) {
+    err(`error: cannot serve: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return 2;
+  }
+};
+
 const program = (argv: readonly string[], setExitCode: (code: number) => void): Command => {
   const root = configure(new Command('icspec'), { help: helpOf(undefined), unknownOptionIsCommand: true }).helpCommand(false);
   root.addCommand(
@@ -290,6 +311,15 @@ const program = (argv: readonly string[], setExitCode: (code: number) => void): 
       .action(async (args: string[], o: { out?: string; subnetType?: SubnetKind; subnetSize?: bigint }) => setExitCode(await cmdDrun(args, o))),
   );
   root.addCommand(costCommand({ out, setExitCode, help: helpOf('cost') }));
+  root.addCommand(
+    configure(new Command('serve'), { help: helpOf('serve') })
+      .description('serve the IC HTTP interface over the execution reference')
+      .addOption(valueOption('--port <n>', 'the TCP port (default 4943)', natural('--port', 0n), '--port needs a number'))
+      .addOption(valueOption('--host <h>', 'the address to listen on (default 127.0.0.1)', (v: string) => v, '--host needs an address'))
+      .addOption(valueOption('--seed <s>', 'the seed of the root and node keys', (v: string) => v, '--seed needs a value'))
+      .addOption(valueOption('--subnet-type <t>', `one of ${SUBNET_KINDS.join(', ')} (default application)`, oneOf('--subnet-type', SUBNET_KINDS), '--subnet-type needs a value'))
+      .action(async (o: { port?: bigint; host?: string; seed?: string; subnetType?: SubnetKind }) => setExitCode(await cmdServe(o))),
+  );
   return root;
 };
 

@@ -1,0 +1,77 @@
+/**
+ * What the client suites share: icspec's server with the Motoko counter compiled, and the
+ * Candid interfaces they call, as factories that each client fills with its own IDL.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { serve, type RunningServer } from '../src/http/server.js';
+import { loadCanister } from '../src/toolchain/compile.js';
+
+/** A server for the suite (started before its tests, closed after), and the counter's module. */
+export const withServer = (seed: string): { readonly server: () => RunningServer; readonly counter: () => Uint8Array } => {
+  let srv: RunningServer | undefined;
+  let wasm: Uint8Array | undefined;
+  beforeAll(async () => {
+    wasm = (await loadCanister('counter')).wasm;
+    srv = await serve({ seed });
+  });
+  afterAll(async () => srv?.close());
+  return { server: () => srv!, counter: () => wasm! };
+};
+
+/** Candid `()`. */
+export const EMPTY_ARGS = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 0]);
+
+/** The subset of IDL both clients' `IDL` objects offer. */
+interface Idl {
+  Service(fields: Record<string, unknown>): unknown;
+  Func(args: unknown[], ret: unknown[], modes: string[]): unknown;
+  Record(fields: Record<string, unknown>): unknown;
+  Variant(fields: Record<string, unknown>): unknown;
+  Opt(t: unknown): unknown;
+  Vec(t: unknown): unknown;
+  Nat: unknown;
+  Nat8: unknown;
+  Nat64: unknown;
+  Null: unknown;
+  Principal: unknown;
+}
+
+/** The two management methods the suites use, with their `ic.did` types. */
+export const managementIdl = ({ IDL: I }: { IDL: Idl }): unknown =>
+  I.Service({
+    provisional_create_canister_with_cycles: I.Func(
+      [I.Record({ amount: I.Opt(I.Nat), settings: I.Opt(I.Record({ controllers: I.Opt(I.Vec(I.Principal)) })), specified_id: I.Opt(I.Principal), sender_canister_version: I.Opt(I.Nat64) })],
+      [I.Record({ canister_id: I.Principal })],
+      [],
+    ),
+    install_code: I.Func(
+      [I.Record({ mode: I.Variant({ install: I.Null, reinstall: I.Null }), canister_id: I.Principal, wasm_module: I.Vec(I.Nat8), arg: I.Vec(I.Nat8), sender_canister_version: I.Opt(I.Nat64) })],
+      [],
+      [],
+    ),
+  });
+
+/** The Motoko counter's interface. */
+export const counterIdl = ({ IDL: I }: { IDL: Idl }): unknown => I.Service({ inc: I.Func([], [], []), get: I.Func([], [I.Nat], ['query']) });
+
+/** The management canister reached as dfx does: the effective canister is the one named, else the subnet's first. */
+export const effectiveOf = <P>(fromText: (t: string) => P) => (_method: string, args: unknown[]): { effectiveCanisterId: P } => ({
+  effectiveCanisterId: (args[0] as { canister_id?: P }).canister_id ?? fromText('rwlgt-iiaaa-aaaaa-aaaaa-cai'),
+});
+
+export interface Management<P> {
+  provisional_create_canister_with_cycles(a: { amount: [bigint]; settings: []; specified_id: []; sender_canister_version: [] }): Promise<{ canister_id: P }>;
+  install_code(a: { mode: { install: null }; canister_id: P; wasm_module: Uint8Array; arg: Uint8Array; sender_canister_version: [] }): Promise<void>;
+}
+
+export interface Counter {
+  inc(): Promise<void>;
+  get(): Promise<bigint>;
+}
+
+/** Create a canister with 10^13 cycles and install the counter in it. */
+export const installCounter = async <P>(ic: Management<P>, wasm: Uint8Array): Promise<P> => {
+  const { canister_id } = await ic.provisional_create_canister_with_cycles({ amount: [10n ** 13n], settings: [], specified_id: [], sender_canister_version: [] });
+  await ic.install_code({ mode: { install: null }, canister_id, wasm_module: wasm, arg: EMPTY_ARGS, sender_canister_version: [] });
+  return canister_id;
+};

@@ -1,0 +1,196 @@
+/**
+ * `icspec serve`: the IC's HTTP interface over the execution machine ([HTTP-SERVE.1]). The server
+ * is the one place of `src/http` that reads the wall clock: the machine's time follows it, so that
+ * clients accept the certified time.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
+import * as E from 'fp-ts/lib/Either.js';
+import { toHex } from '../core/bytes.js';
+import { MANAGEMENT_CANISTER, isPrincipalError, principalFromText, type Principal } from '../core/principal.js';
+import type { SubnetKind } from '../cycles/table.js';
+import { subnetConfig } from '../execution/config.js';
+import { advanceTime, query, submitIngress } from '../execution/rules.js';
+import { runRound } from '../execution/scheduler.js';
+import { emptyState, type ExecState, type IngressStatus } from '../execution/state.js';
+import { certify, encodeCertificate, signResponse, subnetKeys, type SubnetKeys } from './certificate.js';
+import { readEnvelope, type HttpRefusal, type HttpRequest, type RequestType } from './envelope.js';
+import { witness } from './hash-tree.js';
+import { nodeIdOf, path, stateTree, subnetIdOf } from './state-tree.js';
+
+export interface ServeOptions {
+  readonly port?: number;
+  readonly host?: string;
+  /** the seed of the root and node keys: the same seed, the same root key */
+  readonly seed?: string;
+  readonly subnet?: SubnetKind;
+  /** the largest body accepted, in bytes */
+  readonly maxBody?: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly rootKey: Uint8Array;
+  /** the machine's state now (for tests and tools) */
+  readonly state: () => ExecState;
+  readonly close: () => Promise<void>;
+}
+
+/** The replica's limit on an HTTP request body (5 MiB) ([HTTP-SERVE.1]). */
+export const MAX_BODY = 5 * 1024 * 1024;
+/** Rounds a synchronous call waits for its message to complete. */
+const SYNC_ROUNDS = 100;
+
+const wallNanos = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+const cbor = (v: unknown): Uint8Array => encodeWithSelfDescribedTag(v as never);
+
+const ROUTE = /^\/api\/(v2|v3|v4)\/(canister|subnet)\/([^/]+)\/(call|query|read_state)$/;
+
+/** Start the server; it listens until `close`. */
+export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
+  const keys: SubnetKeys = subnetKeys(opts.seed ?? 'icspec', 4);
+  const sid = subnetIdOf(keys);
+  let s: ExecState = emptyState(subnetConfig(opts.subnet ?? 'application'), wallNanos());
+  const maxBody = opts.maxBody ?? MAX_BODY;
+
+  /** The machine's time follows the wall clock. */
+  const clock = (): bigint => {
+    const now = wallNanos();
+    if (now > s.time) {
+      const r = advanceTime(s, { now });
+      if (E.isRight(r)) s = r.right.state;
+    }
+    return s.time;
+  };
+
+  /** [HTTP-CERTIFICATE.1] a certificate of the paths (and `/time`) of the state now. */
+  const certificate = (paths: readonly (readonly Uint8Array[])[]): Uint8Array => encodeCertificate(certify(keys, witness(stateTree(s, keys, s.time), [path('time'), ...paths])));
+
+  const statusOf = (id: Uint8Array): IngressStatus | undefined => s.ingress.get(toHex(id));
+  const done = (st: IngressStatus | undefined): boolean => st !== undefined && (st.status === 'replied' || st.status === 'rejected' || st.status === 'done');
+
+  /** Run rounds until the message is done (or the bound). */
+  const runUntil = (id: Uint8Array, rounds: number): void => {
+    for (let i = 0; i < rounds && !done(statusOf(id)); i++) s = runRound(s, clock());
+  };
+
+  const handleCall = (req: Extract<HttpRequest, { method: string }>, effective: Principal, version: string): { status: number; body?: unknown } => {
+    const r = submitIngress(s, {
+      sender: req.sender,
+      canister: req.canister,
+      method: req.method,
+      arg: req.arg,
+      messageId: toHex(req.id),
+      expiry: req.expiry,
+      ...(req.canister.text === MANAGEMENT_CANISTER.text ? { effectiveCanisterId: effective } : {}),
+      ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
+    });
+    if (E.isLeft(r)) {
+      const f = r.left;
+      if (f.kind === 'NotEnabled') return { status: 202 }; // already submitted: a replay
+      const e = f.error;
+      if (e.code === 'InvalidIngressExpiry' || e.code === 'InvalidEffectiveCanisterId') return { status: 400, body: e.message };
+      // [HTTP-SERVE.1] refused at induction: a non-replicated rejection
+      const rej = { reject_code: 2, reject_message: e.message, error_code: 'IC0207' };
+      return { status: 200, body: version === 'v2' ? rej : { status: 'non_replicated_rejection', ...rej } };
+    }
+    s = r.right.state;
+    if (version === 'v2') {
+      runUntil(req.id, SYNC_ROUNDS);
+      return { status: 202 };
+    }
+    runUntil(req.id, SYNC_ROUNDS);
+    if (!done(statusOf(req.id))) return { status: 202 };
+    return { status: 200, body: { status: 'replied', certificate: certificate([path('request_status', req.id)]) } };
+  };
+
+  const handleQuery = (req: Extract<HttpRequest, { method: string }>): { status: number; body?: unknown } => {
+    const r = query(s, { sender: req.sender, canister: req.canister, method: req.method, arg: req.arg });
+    if (E.isLeft(r)) return { status: 400, body: 'the query cannot be run' };
+    const o = r.right.output;
+    const timestamp = clock();
+    const base =
+      o.kind === 'reply'
+        ? { status: 'replied', reply: { arg: o.data } }
+        : { status: 'rejected', reject_code: o.code, reject_message: o.message, ...(o.errorCode !== '' ? { error_code: o.errorCode } : {}) };
+    // [HTTP-QUERY-SIG.1] signed by a node
+    const node = keys.nodes[0]!;
+    const sig = signResponse(node, { ...base, timestamp, request_id: req.id });
+    if (!(sig instanceof Uint8Array)) return { status: 400, body: sig.error };
+    return { status: 200, body: { ...base, signatures: [{ timestamp, signature: sig, identity: nodeIdOf(node.publicKeyDer).bytes }] } };
+  };
+
+  const handleReadState = (req: Extract<HttpRequest, { type: 'read_state' }>): { status: number; body?: unknown } => ({ status: 200, body: { certificate: certificate(req.paths) } });
+
+  const route = (method: string, url: string, body: Uint8Array): { status: number; body?: unknown } => {
+    if (method === 'GET' && url === '/api/v2/status')
+      return { status: 200, body: { ic_api_version: '0.18.0', impl_version: 'icspec', root_key: keys.rootKeyDer, replica_health_status: 'healthy' } };
+    const m = ROUTE.exec(url);
+    if (m === null || method !== 'POST') return { status: 404, body: `no such endpoint: ${method} ${url}` };
+    const [, version, kind, idText, endpoint] = m as unknown as [string, string, string, string, RequestType];
+    if (kind === 'subnet' && endpoint !== 'read_state') return { status: 404, body: `this subnet answers read_state only` };
+    const effective = principalFromText(idText);
+    if (isPrincipalError(effective)) return { status: 400, body: `the ${kind} id ${idText} is not a principal` };
+    if (kind === 'subnet' && effective.text !== sid.text) return { status: 404, body: `no subnet ${idText} (this one is ${sid.text})` };
+    const now = clock();
+    const read = readEnvelope(body, endpoint, effective, now);
+    if ('refused' in read) return { status: read.refused.status, body: read.refused.message };
+    const req = read.request;
+    if (req.type !== 'read_state' && req.canister.text !== MANAGEMENT_CANISTER.text && req.canister.text !== effective.text)
+      return { status: 400, body: `Specified CanisterId ${req.canister.text} does not match effective canister id in URL ${effective.text}` };
+    if (req.type === 'read_state') return handleReadState(req);
+    return req.type === 'call' ? handleCall(req, effective, version) : handleQuery(req);
+  };
+
+  const reply = (res: ServerResponse, out: { status: number; body?: unknown }): void => {
+    if (out.body === undefined) {
+      res.writeHead(out.status).end();
+      return;
+    }
+    if (typeof out.body === 'string') {
+      res.writeHead(out.status, { 'content-type': 'text/plain; charset=utf-8' }).end(out.body);
+      return;
+    }
+    res.writeHead(out.status, { 'content-type': 'application/cbor' }).end(cbor(out.body));
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBody) over = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (over) return reply(res, { status: 413, body: `Request body exceeds the maximum of ${maxBody} bytes` });
+      try {
+        reply(res, route(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, new Uint8Array(Buffer.concat(chunks))));
+      } catch (e) {
+        // a fault of icspec itself: reported, and the server keeps serving
+        reply(res, { status: 500, body: `internal error: ${(e as Error).message}` });
+      }
+    });
+  };
+
+  return new Promise((resolve, reject) => {
+    const server: Server = createServer(handler);
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : (opts.port ?? 0);
+      resolve({
+        url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+        port,
+        rootKey: keys.rootKeyDer,
+        state: () => s,
+        close: () => new Promise((done) => server.close(() => done())),
+      });
+    });
+  });
+};
+
+export type { HttpRefusal };
