@@ -6,16 +6,16 @@ import { afterAll, beforeAll } from 'vitest';
 import { serve, type RunningServer } from '../src/http/server.js';
 import { loadCanister } from '../src/toolchain/compile.js';
 
-/** A server for the suite (started before its tests, closed after), and the counter's module. */
-export const withServer = (seed: string): { readonly server: () => RunningServer; readonly counter: () => Uint8Array } => {
+/** A server for the suite (started before its tests, closed after), and the Motoko counter's and trapper's modules. */
+export const withServer = (seed: string): { readonly server: () => RunningServer; readonly counter: () => Uint8Array; readonly trapper: () => Uint8Array } => {
   let srv: RunningServer | undefined;
-  let wasm: Uint8Array | undefined;
+  const wasm = new Map<string, Uint8Array>();
   beforeAll(async () => {
-    wasm = (await loadCanister('counter')).wasm;
+    for (const n of ['counter', 'trapper']) wasm.set(n, (await loadCanister(n)).wasm);
     srv = await serve({ seed });
   });
   afterAll(async () => srv?.close());
-  return { server: () => srv!, counter: () => wasm! };
+  return { server: () => srv!, counter: () => wasm.get('counter')!, trapper: () => wasm.get('trapper')! };
 };
 
 /** Candid `()`. */
@@ -51,6 +51,18 @@ export const managementIdl = ({ IDL: I }: { IDL: Idl }): unknown =>
     ),
   });
 
+/** The Motoko trapper's interface, and a method it does not have. */
+export const trapperIdl = ({ IDL: I }: { IDL: Idl }): unknown =>
+  I.Service({ set: I.Func([I.Nat], [], []), setThenTrap: I.Func([I.Nat], [], []), get: I.Func([], [I.Nat], ['query']), missing: I.Func([], [], []), missingQuery: I.Func([], [I.Nat], ['query']) });
+
+export interface Trapper {
+  set(v: bigint): Promise<void>;
+  setThenTrap(v: bigint): Promise<void>;
+  get(): Promise<bigint>;
+  missing(): Promise<void>;
+  missingQuery(): Promise<bigint>;
+}
+
 /** The Motoko counter's interface. */
 export const counterIdl = ({ IDL: I }: { IDL: Idl }): unknown => I.Service({ inc: I.Func([], [], []), get: I.Func([], [I.Nat], ['query']) });
 
@@ -69,7 +81,7 @@ export interface Counter {
   get(): Promise<bigint>;
 }
 
-/** Create a canister with 10^13 cycles and install the counter in it. */
+/** Create a canister with 10^13 cycles and install a module (taking `()`) in it. */
 export const installCounter = async <P>(ic: Management<P>, wasm: Uint8Array): Promise<P> => {
   const { canister_id } = await ic.provisional_create_canister_with_cycles({ amount: [10n ** 13n], settings: [], specified_id: [], sender_canister_version: [] });
   await ic.install_code({ mode: { install: null }, canister_id, wasm_module: wasm, arg: EMPTY_ARGS, sender_canister_version: [] });

@@ -53,6 +53,8 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   const keys: SubnetKeys = subnetKeys(opts.seed ?? 'icspec', 4);
   const sid = subnetIdOf(keys);
   let s: ExecState = emptyState(subnetConfig(opts.subnet ?? 'application'), wallNanos());
+  // who sent each call, and to which effective canister: only they may read its status
+  const senders = new Map<string, { readonly sender: string; readonly effective: string }>();
   const maxBody = opts.maxBody ?? MAX_BODY;
 
   /** The machine's time follows the wall clock. */
@@ -97,6 +99,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
       return { status: 200, body: version === 'v2' ? rej : { status: 'non_replicated_rejection', ...rej } };
     }
     s = r.right.state;
+    senders.set(toHex(req.id), { sender: req.sender.text, effective: effective.text });
     if (version === 'v2') {
       runUntil(req.id, SYNC_ROUNDS);
       return { status: 202 };
@@ -122,7 +125,24 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     return { status: 200, body: { ...base, signatures: [{ timestamp, signature: sig, identity: nodeIdOf(node.publicKeyDer).bytes }] } };
   };
 
-  const handleReadState = (req: Extract<HttpRequest, { type: 'read_state' }>): { status: number; body?: unknown } => ({ status: 200, body: { certificate: certificate(req.paths) } });
+  /**
+   * [HTTP-READ-STATE-AUTH.1] a sender reads only the status of its own requests to the same
+   * effective canister, one request per read, and only the effective canister's paths.
+   */
+  const handleReadState = (req: Extract<HttpRequest, { type: 'read_state' }>, effective: Principal, kind: string): { status: number; body?: unknown } => {
+    const label = (p: readonly Uint8Array[]): string => new TextDecoder().decode(p[0] ?? new Uint8Array());
+    const rids = new Set(req.paths.filter((p) => label(p) === 'request_status' && p.length >= 2).map((p) => toHex(p[1]!)));
+    if (rids.size > 1) return { status: 400, body: 'A read_state request may ask for the status of one request only' };
+    for (const rid of rids) {
+      const who = senders.get(rid);
+      if (who !== undefined && who.sender !== req.sender.text) return { status: 403, body: `Request ${rid} was not sent by ${req.sender.text}` };
+      if (who !== undefined && kind === 'canister' && who.effective !== effective.text) return { status: 403, body: `Request ${rid} was not sent to ${effective.text}` };
+    }
+    for (const p of req.paths)
+      if (label(p) === 'canister' && p.length >= 2 && (kind !== 'canister' || toHex(p[1]!) !== toHex(effective.bytes)))
+        return { status: 403, body: `The path /canister/${toHex(p[1]!)} is not of the effective canister ${effective.text}` };
+    return { status: 200, body: { certificate: certificate(req.paths) } };
+  };
 
   const route = (method: string, url: string, body: Uint8Array): { status: number; body?: unknown } => {
     if (method === 'GET' && url === '/api/v2/status')
@@ -140,7 +160,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     const req = read.request;
     if (req.type !== 'read_state' && req.canister.text !== MANAGEMENT_CANISTER.text && req.canister.text !== effective.text)
       return { status: 400, body: `Specified CanisterId ${req.canister.text} does not match effective canister id in URL ${effective.text}` };
-    if (req.type === 'read_state') return handleReadState(req);
+    if (req.type === 'read_state') return handleReadState(req, effective, kind);
     return req.type === 'call' ? handleCall(req, effective, version) : handleQuery(req);
   };
 
