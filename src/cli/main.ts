@@ -3,7 +3,7 @@
  * violated, 2 bad input or usage, 3 internal error. Expected failures print one line each
  * and never a stack trace; usage errors read `error: … (see icspec --help)`.
  */
-import { readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Command } from 'commander';
 import { fromHex, toHex } from '../core/bytes.js';
@@ -16,6 +16,7 @@ import { simulateCommand } from './simulate.js';
 import { costCommand, natural, oneOf } from './cost.js';
 import { SUBNET_KINDS, type SubnetKind } from '../cycles/table.js';
 import { serve } from '../http/server.js';
+import { servePocketIc } from '../pocketic/server.js';
 
 /** The help of each command, in the order of the full help. */
 const USAGE = {
@@ -53,6 +54,12 @@ const USAGE = {
               [--subnet-size N] [--subnet-type T] [--cost-version V] [--wasm64] [--json]
       The cycles an update message costs on a subnet, as ingress and as an inter-canister
       call, with each fee's formula and figures from the cost table (spec/cycles.md).`,
+  'pocket-ic': `  icspec pocket-ic --port-file F [--ttl S]
+      PocketIC's JSON API (as PicJS 0.23 uses it) over the execution reference: one
+      application subnet per instance. Writes its port to F (created exclusively: if F exists,
+      another server owns it and this one exits 0), serves until S seconds (default 60) pass
+      without a request or it is terminated, then removes F. \`bin/pocket-ic.js\` is this command
+      as a program, for POCKET_IC_BIN.`,
   serve: `  icspec serve [--port N] [--host H] [--seed S] [--subnet-type T]
       Serve the IC's HTTP interface (spec/http.md) over the execution reference, for
       @dfinity/agent and @icp-sdk/core: status, call (v2, v3, v4), query (v2, v3),
@@ -249,6 +256,44 @@ const cmdDrun = async (args: readonly string[], { out: outFile, subnetType, subn
   return r.exitCode;
 };
 
+/** [PIC-SERVER.1] PocketIC's server protocol: the port file, the idle timeout, SIGTERM. */
+const cmdPocketIc = async (o: { portFile?: string; ttl?: bigint }): Promise<number> => {
+  if (o.portFile === undefined) {
+    err('error: --port-file is required (see icspec --help)');
+    return 2;
+  }
+  let fd: number;
+  try {
+    fd = openSync(o.portFile, 'wx');
+  } catch (e) {
+    // another server owns the port file: the client uses that one
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return 0;
+    err(`error: ${o.portFile}: cannot create (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return 2;
+  }
+  const srv = await servePocketIc();
+  writeSync(fd, `${srv.port}\n`);
+  closeSync(fd);
+  const ttl = Number(o.ttl ?? 60n) * 1000;
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      clearInterval(timer);
+      void srv.close().then(done);
+    };
+    const timer = setInterval(() => {
+      if (Date.now() - srv.lastRequest() > ttl) stop();
+    }, 1000);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  try {
+    unlinkSync(o.portFile);
+  } catch {
+    // already gone
+  }
+  return 0;
+};
+
 /** [HTTP-SERVE.1] serve until interrupted; 2 if the port cannot be used. */
 const cmdServe = async (o: { port?: bigint; host?: string; seed?: string; subnetType?: SubnetKind }): Promise<number> => {
   try {
@@ -311,6 +356,13 @@ const program = (argv: readonly string[], setExitCode: (code: number) => void): 
       .action(async (args: string[], o: { out?: string; subnetType?: SubnetKind; subnetSize?: bigint }) => setExitCode(await cmdDrun(args, o))),
   );
   root.addCommand(costCommand({ out, setExitCode, help: helpOf('cost') }));
+  root.addCommand(
+    configure(new Command('pocket-ic'), { help: helpOf('pocket-ic') })
+      .description("serve PocketIC's JSON API over the execution reference")
+      .addOption(valueOption('--port-file <f>', 'where to write the port', (v: string) => v, '--port-file needs a file name'))
+      .addOption(valueOption('--ttl <s>', 'seconds without a request before the server stops (default 60)', natural('--ttl', 0n), '--ttl needs a number'))
+      .action(async (o: { portFile?: string; ttl?: bigint }) => setExitCode(await cmdPocketIc(o))),
+  );
   root.addCommand(
     configure(new Command('serve'), { help: helpOf('serve') })
       .description('serve the IC HTTP interface over the execution reference')
