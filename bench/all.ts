@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each in its own process (so that one's heap does not
- * disturb another's figures); prints ONE JSON object {ledger, consensus, execution} on stdout.
+ * disturb another's figures); prints ONE JSON object {ledger, consensus, execution, http} on stdout.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -12,4 +12,4 @@ const run = (file: string): unknown => {
   if (r.status !== 0) throw new Error(`${file} exited with ${r.status}`);
   return JSON.parse(r.stdout);
 };
-process.stdout.write(`${JSON.stringify({ ledger: run('ledger.js'), consensus: run('consensus.js'), execution: run('execution.js') }, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify({ ledger: run('ledger.js'), consensus: run('consensus.js'), execution: run('execution.js'), http: run('http.js') }, null, 2)}\n`);

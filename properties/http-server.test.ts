@@ -2,15 +2,16 @@
  * Bad input to `icspec serve`: random bodies, changed envelopes, wrong paths and oversized
  * bodies each get a 4xx with a text, never a 5xx, and the server keeps serving.
  */
-import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
+import { decode, encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canisterId } from '../src/core/principal.js';
 import { serve, type RunningServer } from '../src/http/server.js';
 
 let srv: RunningServer;
+const rounds: { answered: number }[] = [];
 beforeAll(async () => {
-  srv = await serve({ seed: 'bad input', maxBody: 64 * 1024 });
+  srv = await serve({ seed: 'bad input', maxBody: 64 * 1024, onRound: (r) => rounds.push(r) });
 });
 afterAll(async () => srv.close());
 
@@ -34,6 +35,29 @@ const arbEnvelope = fc
   .chain((content) =>
     fc.record({ content: fc.constant(content), sender_pubkey: fc.option(fc.uint8Array({ maxLength: 50 }), { nil: undefined }), sender_sig: fc.option(fc.uint8Array({ maxLength: 70 }), { nil: undefined }) }, { requiredKeys: ['content'] }),
   );
+
+describe('certification once per round', () => {
+  it('[HTTP-SERVE.1] [HTTP-CERTIFICATE.1] concurrent calls answered in one round share its signature: one signature per round that answers', async () => {
+    const IDL_CREATE = Uint8Array.from([0x44, 0x49, 0x44, 0x4c, 0x01, 0x6c, 0x00, 0x01, 0x00]);
+    const call = (k: number) => {
+      const content = { request_type: 'call', canister_id: new Uint8Array(), method_name: 'provisional_create_canister_with_cycles', arg: IDL_CREATE, sender: Uint8Array.of(4), ingress_expiry: BigInt(Date.now()) * 1_000_000n + 120_000_000_000n, nonce: Uint8Array.of(k) };
+      return fetch(`${srv.url}/api/v3/canister/${C}/call`, { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: encodeWithSelfDescribedTag({ content } as never) as BodyInit });
+    };
+    rounds.length = 0;
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, k) => call(k)));
+    const sigs = new Set<string>();
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      const body = decode(new Uint8Array(await a.arrayBuffer())) as { status: string; certificate: Uint8Array };
+      expect(body.status).toBe('replied');
+      sigs.add(Buffer.from((decode(body.certificate) as { signature: Uint8Array }).signature).toString('hex'));
+    }
+    const answering = rounds.filter((r) => r.answered > 0);
+    expect(answering.reduce((n, r) => n + r.answered, 0)).toBe(12);
+    expect(sigs.size).toBe(answering.length);
+    expect(sigs.size).toBeLessThan(12);
+  });
+});
 
 describe('bad input to icspec serve', () => {
   it('[HTTP-SERVE.1] [HTTP-ENVELOPE.1] random bodies and malformed envelopes on every endpoint get a 4xx, never a 5xx, and the server keeps serving', async () => {

@@ -57,10 +57,10 @@ export interface Certificate {
   readonly signature: Uint8Array;
 }
 
-export const certify = (keys: Pick<SubnetKeys, 'secretKey'>, tree: HashTree): Certificate => ({
-  tree,
-  signature: bls.sign(bls.hash(concatBytes(STATE_ROOT, reconstruct(tree))), keys.secretKey).toBytes(),
-});
+export const certify = (keys: Pick<SubnetKeys, 'secretKey'>, tree: HashTree): Certificate => ({ tree, signature: signRoot(keys, reconstruct(tree)) });
+
+/** [HTTP-CERTIFICATE.1] the signature of a state root: every witness of that state shares it. */
+export const signRoot = (keys: Pick<SubnetKeys, 'secretKey'>, root: Uint8Array): Uint8Array => bls.sign(bls.hash(concatBytes(STATE_ROOT, root)), keys.secretKey).toBytes();
 
 /** [HTTP-CERTIFICATE.1] a certificate as its CBOR bytes (self-described): `{tree, signature}`. */
 export const encodeCertificate = (c: Certificate): Uint8Array => encodeWithSelfDescribedTag({ tree: treeToCbor(c.tree), signature: c.signature });

@@ -67,8 +67,40 @@ const forks = (ts: readonly HashTree[]): HashTree => {
 export const fullTree = (s: StateTree): HashTree =>
   s.kind === 'leaf' ? { kind: 'leaf', value: s.value } : forks(s.children.map(([label, t]) => ({ kind: 'labeled', label, tree: fullTree(t) }) as HashTree));
 
+/**
+ * [HTTP-HASH-TREE.1] the root hash of a state (sub)tree, as `reconstruct(fullTree(s))` gives it,
+ * remembered per node; and the hash of the forks over children [a, b) of a node, remembered per
+ * node and range (the ranges a witness prunes are those of the balanced fork shape, so after the
+ * first witness of a tree the next ones cost O(paths · log n)).
+ */
+export const stateHash = (s: StateTree): Uint8Array => {
+  const known = NODE_HASH.get(s);
+  if (known !== undefined) return known;
+  const h = s.kind === 'leaf' ? sha256(concatBytes(LEAF, s.value)) : s.children.length === 0 ? sha256(EMPTY) : rangeHash(s, 0, s.children.length);
+  NODE_HASH.set(s, h);
+  return h;
+};
+const NODE_HASH = new WeakMap<StateTree, Uint8Array>();
+const RANGE_HASH = new WeakMap<StateTree, Map<number, Uint8Array>>();
+
+const rangeHash = (s: Extract<StateTree, { kind: 'node' }>, a: number, b: number): Uint8Array => {
+  let m = RANGE_HASH.get(s);
+  if (m === undefined) RANGE_HASH.set(s, (m = new Map()));
+  const key = a * 0x100000000 + b;
+  const known = m.get(key);
+  if (known !== undefined) return known;
+  let h: Uint8Array;
+  if (b - a === 1) h = sha256(concatBytes(LABELED, s.children[a]![0], stateHash(s.children[a]![1])));
+  else {
+    const mid = a + Math.ceil((b - a) / 2);
+    h = sha256(concatBytes(FORK, rangeHash(s, a, mid), rangeHash(s, mid, b)));
+  }
+  m.set(key, h);
+  return h;
+};
+
 /** The hash of a state subtree, as a pruned node. */
-const pruned = (s: StateTree): HashTree => ({ kind: 'pruned', hash: reconstruct(fullTree(s)) });
+const pruned = (s: StateTree): HashTree => ({ kind: 'pruned', hash: stateHash(s) });
 
 /** A path through the state tree: its labels; an empty path is the whole subtree. */
 export type Path = readonly Uint8Array[];
@@ -105,13 +137,20 @@ export const witness = (s: StateTree, paths: readonly Path[]): HashTree => {
     }
   }
   // children that reveal nothing are pruned together, keeping the forks' shape (and so the root hash)
+  const marked = [...new Set([...through.keys(), ...shown])].sort((x, y) => x - y);
+  /** whether a revealed child lies in [a, b) (the first marked index at or after a, by bisection) */
   const touches = (a: number, b: number): boolean => {
-    for (let i = a; i < b; i++) if (through.has(i) || shown.has(i)) return true;
-    return false;
+    let lo = 0;
+    let hi = marked.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (marked[mid]! < a) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < marked.length && marked[lo]! < b;
   };
-  const labeled = (i: number): HashTree => ({ kind: 'labeled', label: kids[i]![0], tree: fullTree(kids[i]![1]) });
   const go = (a: number, b: number): HashTree => {
-    if (!touches(a, b)) return { kind: 'pruned', hash: reconstruct(forks(Array.from({ length: b - a }, (_, k) => labeled(a + k)))) };
+    if (!touches(a, b)) return { kind: 'pruned', hash: rangeHash(s, a, b) };
     if (b - a === 1) {
       const [label, t] = kids[a]!;
       const ps = through.get(a);

@@ -13,9 +13,9 @@ import { subnetConfig } from '../execution/config.js';
 import { advanceTime, query, submitIngress } from '../execution/rules.js';
 import { runRound } from '../execution/scheduler.js';
 import { emptyState, type ExecState, type IngressStatus } from '../execution/state.js';
-import { certify, encodeCertificate, signResponse, subnetKeys, type SubnetKeys } from './certificate.js';
+import { encodeCertificate, signResponse, signRoot, subnetKeys, type SubnetKeys } from './certificate.js';
 import { readEnvelope, type HttpRefusal, type HttpRequest, type RequestType } from './envelope.js';
-import { witness } from './hash-tree.js';
+import { stateHash, witness, type StateTree } from './hash-tree.js';
 import { nodeIdOf, path, stateTree, subnetIdOf } from './state-tree.js';
 
 export interface ServeOptions {
@@ -26,6 +26,8 @@ export interface ServeOptions {
   readonly subnet?: SubnetKind;
   /** the largest body accepted, in bytes */
   readonly maxBody?: number;
+  /** told after each round: how long it took, and how many waiting calls it answered (for benchmarks) */
+  readonly onRound?: (r: { readonly ms: number; readonly answered: number; readonly certifyMs: number }) => void;
 }
 
 export interface RunningServer {
@@ -46,6 +48,8 @@ const wallNanos = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 const cbor = (v: unknown): Uint8Array => encodeWithSelfDescribedTag(v as never);
 
+type Out = { readonly status: number; readonly body?: unknown };
+
 const ROUTE = /^\/api\/(v2|v3|v4)\/(canister|subnet)\/([^/]+)\/(call|query|read_state)$/;
 
 /** Start the server; it listens until `close`. */
@@ -57,7 +61,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   const senders = new Map<string, { readonly sender: string; readonly effective: string }>();
   const maxBody = opts.maxBody ?? MAX_BODY;
 
-  /** The machine's time follows the wall clock. */
+  /** The machine's time follows the wall clock (it moves at rounds only). */
   const clock = (): bigint => {
     const now = wallNanos();
     if (now > s.time) {
@@ -67,18 +71,51 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     return s.time;
   };
 
-  /** [HTTP-CERTIFICATE.1] a certificate of the paths (and `/time`) of the state now. */
-  const certificate = (paths: readonly (readonly Uint8Array[])[]): Uint8Array => encodeCertificate(certify(keys, witness(stateTree(s, keys, s.time), [path('time'), ...paths])));
+  // [HTTP-CERTIFICATE.1] the state is certified once per round: the tree and the signature of its
+  // root; each answer carries its own witness of that tree and the shared signature
+  let certified: { readonly tree: StateTree; readonly signature: Uint8Array } = { tree: stateTree(s, keys, s.time), signature: new Uint8Array() };
+  const recertify = (): void => {
+    const tree = stateTree(s, keys, s.time);
+    certified = { tree, signature: signRoot(keys, stateHash(tree)) };
+  };
+  recertify();
+  const certificate = (paths: readonly (readonly Uint8Array[])[]): Uint8Array => encodeCertificate({ tree: witness(certified.tree, [path('time'), ...paths]), signature: certified.signature });
 
   const statusOf = (id: Uint8Array): IngressStatus | undefined => s.ingress.get(toHex(id));
   const done = (st: IngressStatus | undefined): boolean => st !== undefined && (st.status === 'replied' || st.status === 'rejected' || st.status === 'done');
 
-  /** Run rounds until the message is done (or the bound). */
-  const runUntil = (id: Uint8Array, rounds: number): void => {
-    for (let i = 0; i < rounds && !done(statusOf(id)); i++) s = runRound(s, clock());
+  // [HTTP-SERVE.1] rounds: as soon as there is work, and every second when idle (so that the
+  // certified time stays fresh); synchronous calls wait for the round that finishes them
+  const waiters: { readonly id: Uint8Array; left: number; readonly resolve: (o: Out) => void }[] = [];
+  let next: NodeJS.Timeout | undefined;
+  const round = (): void => {
+    next = undefined;
+    const t0 = performance.now();
+    s = runRound(s, clock());
+    const t1 = performance.now();
+    recertify();
+    const t2 = performance.now();
+    const before = waiters.length;
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const w = waiters[i]!;
+      w.left--;
+      if (done(statusOf(w.id))) w.resolve({ status: 200, body: { status: 'replied', certificate: certificate([path('request_status', w.id)]) } });
+      else if (w.left > 0) continue;
+      else w.resolve({ status: 202 });
+      waiters.splice(i, 1);
+    }
+    opts.onRound?.({ ms: performance.now() - t0, answered: before - waiters.length, certifyMs: t2 - t1 });
+    if (waiters.length > 0 || s.messages.size > 0) schedule();
   };
+  const schedule = (): void => {
+    next ??= setTimeout(round, 0);
+  };
+  const idle = setInterval(() => {
+    if (next === undefined) round();
+  }, 1000);
+  idle.unref();
 
-  const handleCall = (req: Extract<HttpRequest, { method: string }>, effective: Principal, version: string): { status: number; body?: unknown } => {
+  const handleCall = (req: Extract<HttpRequest, { method: string }>, effective: Principal, version: string): Out | Promise<Out> => {
     const r = submitIngress(s, {
       sender: req.sender,
       canister: req.canister,
@@ -100,20 +137,16 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     }
     s = r.right.state;
     senders.set(toHex(req.id), { sender: req.sender.text, effective: effective.text });
-    if (version === 'v2') {
-      runUntil(req.id, SYNC_ROUNDS);
-      return { status: 202 };
-    }
-    runUntil(req.id, SYNC_ROUNDS);
-    if (!done(statusOf(req.id))) return { status: 202 };
-    return { status: 200, body: { status: 'replied', certificate: certificate([path('request_status', req.id)]) } };
+    schedule();
+    if (version === 'v2') return { status: 202 };
+    return new Promise((resolve) => waiters.push({ id: req.id, left: SYNC_ROUNDS, resolve }));
   };
 
-  const handleQuery = (req: Extract<HttpRequest, { method: string }>): { status: number; body?: unknown } => {
+  const handleQuery = (req: Extract<HttpRequest, { method: string }>): Out => {
     const r = query(s, { sender: req.sender, canister: req.canister, method: req.method, arg: req.arg });
     if (E.isLeft(r)) return { status: 400, body: 'the query cannot be run' };
     const o = r.right.output;
-    const timestamp = clock();
+    const timestamp = wallNanos();
     const base =
       o.kind === 'reply'
         ? { status: 'replied', reply: { arg: o.data } }
@@ -129,7 +162,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
    * [HTTP-READ-STATE-AUTH.1] a sender reads only the status of its own requests to the same
    * effective canister, one request per read, and only the effective canister's paths.
    */
-  const handleReadState = (req: Extract<HttpRequest, { type: 'read_state' }>, effective: Principal, kind: string): { status: number; body?: unknown } => {
+  const handleReadState = (req: Extract<HttpRequest, { type: 'read_state' }>, effective: Principal, kind: string): Out => {
     const label = (p: readonly Uint8Array[]): string => new TextDecoder().decode(p[0] ?? new Uint8Array());
     const rids = new Set(req.paths.filter((p) => label(p) === 'request_status' && p.length >= 2).map((p) => toHex(p[1]!)));
     if (rids.size > 1) return { status: 400, body: 'A read_state request may ask for the status of one request only' };
@@ -144,7 +177,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     return { status: 200, body: { certificate: certificate(req.paths) } };
   };
 
-  const route = (method: string, url: string, body: Uint8Array): { status: number; body?: unknown } => {
+  const route = (method: string, url: string, body: Uint8Array): Out | Promise<Out> => {
     if (method === 'GET' && url === '/api/v2/status')
       return { status: 200, body: { ic_api_version: '0.18.0', impl_version: 'icspec', root_key: keys.rootKeyDer, replica_health_status: 'healthy' } };
     const m = ROUTE.exec(url);
@@ -154,8 +187,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     const effective = principalFromText(idText);
     if (isPrincipalError(effective)) return { status: 400, body: `the ${kind} id ${idText} is not a principal` };
     if (kind === 'subnet' && effective.text !== sid.text) return { status: 404, body: `no subnet ${idText} (this one is ${sid.text})` };
-    const now = clock();
-    const read = readEnvelope(body, endpoint, effective, now);
+    const read = readEnvelope(body, endpoint, effective, wallNanos());
     if ('refused' in read) return { status: read.refused.status, body: read.refused.message };
     const req = read.request;
     if (req.type !== 'read_state' && req.canister.text !== MANAGEMENT_CANISTER.text && req.canister.text !== effective.text)
@@ -164,7 +196,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     return req.type === 'call' ? handleCall(req, effective, version) : handleQuery(req);
   };
 
-  const reply = (res: ServerResponse, out: { status: number; body?: unknown }): void => {
+  const reply = (res: ServerResponse, out: Out): void => {
     if (out.body === undefined) {
       res.writeHead(out.status).end();
       return;
@@ -187,11 +219,12 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     });
     req.on('end', () => {
       if (over) return reply(res, { status: 413, body: `Request body exceeds the maximum of ${maxBody} bytes` });
+      // a fault of icspec itself is reported, and the server keeps serving
+      const fault = (e: unknown): void => reply(res, { status: 500, body: `internal error: ${(e as Error).message}` });
       try {
-        reply(res, route(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, new Uint8Array(Buffer.concat(chunks))));
+        void Promise.resolve(route(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, new Uint8Array(Buffer.concat(chunks)))).then((o) => reply(res, o), fault);
       } catch (e) {
-        // a fault of icspec itself: reported, and the server keeps serving
-        reply(res, { status: 500, body: `internal error: ${(e as Error).message}` });
+        fault(e);
       }
     });
   };
@@ -207,7 +240,13 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
         port,
         rootKey: keys.rootKeyDer,
         state: () => s,
-        close: () => new Promise((done) => server.close(() => done())),
+        close: () =>
+          new Promise((finished) => {
+            clearInterval(idle);
+            if (next !== undefined) clearTimeout(next);
+            for (const w of waiters.splice(0)) w.resolve({ status: 202 });
+            server.close(() => finished());
+          }),
       });
     });
   });

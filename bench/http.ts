@@ -1,0 +1,132 @@
+/**
+ * Load on `icspec serve` (`npm run bench:http`; part of `npm run bench`): N concurrent
+ * `@dfinity/agent` agents (each its own `HttpAgent`, anonymous) make C update calls and C query
+ * calls each to the Motoko counter. Every call must be answered once: the counter must end at
+ * N · C. Two runs, agents in this process (the machine has 2 cores, shared by server and clients):
+ *  - `verifying`: the agents as they come, verifying every certificate (BLS, ~50 ms each in JS)
+ *    and every query signature: what an application sees end to end;
+ *  - `server`: the agents verify each distinct BLS signature once (a memo over @noble/curves'
+ *    check: the answers of one round share one signature) and skip query signatures: what the
+ *    server sustains.
+ * Prints ONE JSON object: calls per second and latency percentiles, against the targets
+ * (≥ 1,000 updates/s, ≥ 5,000 queries/s, judged on the `server` run).
+ *
+ * Options: --agents=50 --calls=20 (the issue's load is --calls=100: about 5 minutes here)
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { packageRoot } from '../src/core/root.js';
+import { serve } from '../src/http/server.js';
+import { loadCanister } from '../src/toolchain/compile.js';
+import { environment, gitInfo } from './env.js';
+
+const argv = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const AGENTS = Number(argv.get('agents') ?? 50);
+const CALLS = Number(argv.get('calls') ?? 20);
+
+/** The real clients live in clients/ (their own dependency tree). */
+const fromClients = async <T>(name: string): Promise<T> => (await import(pathToFileURL(createRequire(join(packageRoot(), 'clients', 'package.json')).resolve(name)).href)) as T;
+
+type Agentish = { call: unknown };
+interface AgentModule {
+  HttpAgent: { create(o: Record<string, unknown>): Promise<Agentish> };
+  Actor: { createActor(idl: unknown, o: Record<string, unknown>): unknown };
+}
+interface PrincipalModule {
+  Principal: { managementCanister(): unknown; fromText(t: string): unknown };
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 100) / 100;
+};
+
+const main = async (): Promise<void> => {
+  const git0 = gitInfo();
+  const { HttpAgent, Actor } = await fromClients<AgentModule>('@dfinity/agent');
+  const { Principal } = await fromClients<PrincipalModule>('@dfinity/principal');
+  const srv = await serve({ seed: 'load' });
+  const wasm = (await loadCanister('counter')).wasm;
+  type I = { Service(f: object): unknown; Func(a: unknown[], r: unknown[], m: string[]): unknown; Record(f: object): unknown; Variant(f: object): unknown; Opt(t: unknown): unknown; Vec(t: unknown): unknown; Nat: unknown; Nat8: unknown; Nat64: unknown; Null: unknown; Principal: unknown };
+  const mgmtIdl = ({ IDL: X }: { IDL: I }): unknown =>
+    X.Service({
+      provisional_create_canister_with_cycles: X.Func([X.Record({ amount: X.Opt(X.Nat), settings: X.Opt(X.Record({ controllers: X.Opt(X.Vec(X.Principal)) })), specified_id: X.Opt(X.Principal), sender_canister_version: X.Opt(X.Nat64) })], [X.Record({ canister_id: X.Principal })], []),
+      install_code: X.Func([X.Record({ mode: X.Variant({ install: X.Null, reinstall: X.Null }), canister_id: X.Principal, wasm_module: X.Vec(X.Nat8), arg: X.Vec(X.Nat8), sender_canister_version: X.Opt(X.Nat64) })], [], []),
+    });
+  const counterIdl = ({ IDL: X }: { IDL: I }): unknown => X.Service({ inc: X.Func([], [], []), get: X.Func([], [X.Nat], ['query']) });
+  const admin = await HttpAgent.create({ host: srv.url, shouldFetchRootKey: true });
+  const ic = Actor.createActor(mgmtIdl, {
+    agent: admin,
+    canisterId: Principal.managementCanister(),
+    callTransform: (_m: string, args: unknown[]) => ({ effectiveCanisterId: (args[0] as { canister_id?: unknown }).canister_id ?? Principal.fromText('rwlgt-iiaaa-aaaaa-aaaaa-cai') }),
+  }) as { provisional_create_canister_with_cycles(a: unknown): Promise<{ canister_id: unknown }>; install_code(a: unknown): Promise<void> };
+  const { canister_id } = await ic.provisional_create_canister_with_cycles({ amount: [10n ** 15n], settings: [], specified_id: [], sender_canister_version: [] });
+  await ic.install_code({ mode: { install: null }, canister_id, wasm_module: wasm, arg: new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 0]), sender_canister_version: [] });
+  // a BLS check remembered per (key, signature, message): the answers of a round share their signature
+  const seen = new Map<string, boolean>();
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const memoVerify = (pk: Uint8Array, sig: Uint8Array, msg: Uint8Array): boolean => {
+    const k = hex(pk) + hex(sig) + hex(msg);
+    let ok = seen.get(k);
+    if (ok === undefined) seen.set(k, (ok = bls12_381.shortSignatures.verify(sig, bls12_381.shortSignatures.hash(msg), pk)));
+    return ok;
+  };
+  type Counter = { inc(): Promise<void>; get(): Promise<bigint> };
+  const makeActors = (fast: boolean): Promise<Counter[]> =>
+    Promise.all(
+      Array.from({ length: AGENTS }, async () =>
+        Actor.createActor(counterIdl, {
+          agent: await HttpAgent.create({ host: srv.url, shouldFetchRootKey: true, ...(fast ? { verifyQuerySignatures: false } : {}) }),
+          canisterId: canister_id,
+          ...(fast ? { blsVerify: memoVerify } : {}),
+        }) as Counter,
+      ),
+    );
+  let actors: Counter[] = [];
+  const phase = async (f: (a: Counter) => Promise<unknown>) => {
+    const lat: number[] = [];
+    let answered = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      actors.map(async (a) => {
+        for (let k = 0; k < CALLS; k++) {
+          const t = performance.now();
+          await f(a);
+          lat.push(performance.now() - t);
+          answered++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    return { calls: AGENTS * CALLS, answered, seconds: Math.round(seconds * 100) / 100, per_sec: Math.round((AGENTS * CALLS) / seconds), latency_ms: { p50: pct(lat, 50), p99: pct(lat, 99), max: pct(lat, 100) } };
+  };
+  const runs: Record<string, unknown> = {};
+  let expected = 0n;
+  for (const mode of ['server', 'verifying'] as const) {
+    actors = await makeActors(mode === 'server');
+    process.stderr.write(`[bench:http] ${mode}: ${AGENTS} agents × ${CALLS} updates\n`);
+    const updates = await phase((a) => a.inc());
+    process.stderr.write(`[bench:http] ${mode}: ${AGENTS} agents × ${CALLS} queries\n`);
+    const queries = await phase((a) => a.get());
+    expected += BigInt(AGENTS * CALLS);
+    const count = await actors[0]!.get();
+    if (count !== expected) throw new Error(`the counter is ${count}, not ${expected}: a call was lost or answered twice`);
+    runs[mode] = { updates, queries, count_after: count.toString() };
+  }
+  await srv.close();
+  const server = runs['server'] as { updates: { per_sec: number }; queries: { per_sec: number } };
+  const targets = [
+    { name: 'update calls/s the server sustains (agents in-process, signatures memoized) ≥ 1,000', value: server.updates.per_sec, met: server.updates.per_sec >= 1000 },
+    { name: 'query calls/s the server sustains (agents in-process, query signatures unchecked) ≥ 5,000', value: server.queries.per_sec, met: server.queries.per_sec >= 5000 },
+  ];
+  process.stdout.write(
+    `${JSON.stringify({ benchmark: 'icspec serve under load', environment: environment(git0), parameters: { agents: AGENTS, calls_per_agent: CALLS, client: '@dfinity/agent 3.4.3' }, ...runs, targets }, null, 2)}\n`,
+  );
+};
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
