@@ -57,6 +57,11 @@ describe('PicJS against icspec pocket-ic', () => {
     await f.actor.inc();
   });
 
+  it('[PIC-API.1] an instance with an NNS or system subnet is refused with a clear error, as icspec serves one application subnet', async () => {
+    await expect(PocketIc.create(server.getUrl(), { nns: { state: { type: 'new' } } } as never)).rejects.toThrow(/one application subnet per instance[\s\S]*nns/);
+    await expect(PocketIc.create(server.getUrl(), { system: [{ state: { type: 'new' } }] } as never)).rejects.toThrow(/system \(1\)/);
+  });
+
   it('[PIC-REJECT.1] a trap and a missing method reach the test as PicJS errors with PocketIC\'s codes', async () => {
     const f = await pic.setupCanister<Trapper>({ idlFactory: trapperIdl as never, wasm: wasm.get('trapper')! });
     await f.actor.set(7n);

@@ -53,7 +53,16 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
   let nextInstance = 0;
   let last = Date.now();
 
-  const create = (): Out => {
+  /** [PIC-API.1] one application subnet per instance: a configuration asking for more is refused. */
+  const create = (body: Record<string, unknown>): Out => {
+    const set = (body['subnet_config_set'] ?? {}) as Record<string, unknown>;
+    const asked: string[] = [];
+    for (const [k, v] of Object.entries(set)) {
+      const n = Array.isArray(v) ? v.length : v === null || v === undefined ? 0 : 1;
+      if (k === 'application' ? n > 1 : n > 0) asked.push(`${k} (${n})`);
+    }
+    if (asked.length > 0)
+      return err(400, `icspec pocket-ic serves one application subnet per instance until the multi-subnet IC exists; this configuration also asks for: ${asked.join(', ')}`);
     const id = nextInstance++;
     const keys = subnetKeys(`pocket-ic instance ${id}`, 1);
     const config = { ...subnetConfig('application'), rangeStart: APP_RANGE.start, rangeEnd: APP_RANGE.end };
@@ -135,7 +144,13 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
   };
 
   const route = (method: string, url: string, raw: Uint8Array): Out => {
-    if (method === 'POST' && url === '/instances') return create();
+    if (method === 'POST' && url === '/instances') {
+      try {
+        return create(raw.length > 0 ? (JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>) : {});
+      } catch {
+        return err(400, 'the body is not JSON');
+      }
+    }
     if (method === 'GET' && url === '/instances') return { status: 200, body: [...instances.values()].map((x) => (x === 'deleted' ? 'Deleted' : 'Available')) };
     const m = /^\/instances\/(\d+)(\/.*)?$/.exec(url);
     if (m === null) return err(404, `no such endpoint: ${method} ${url}`);
