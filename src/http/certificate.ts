@@ -8,7 +8,7 @@ import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256, sha384 } from '@noble/hashes/sha2.js';
-import { concatBytes, fromHex } from '../core/bytes.js';
+import { concatBytes, fromHex, utf8 } from '../core/bytes.js';
 import { reconstruct, treeToCbor, type HashTree } from './hash-tree.js';
 import { domainSeparator, hashOfMap, type RiError } from './request-id.js';
 
@@ -33,7 +33,7 @@ export interface NodeKey {
   readonly publicKeyDer: Uint8Array;
 }
 
-const seeded = (seed: string, what: string, hash: (m: Uint8Array) => Uint8Array = sha256): Uint8Array => hash(new TextEncoder().encode(`icspec ${what} ${seed}`));
+const seeded = (seed: string, what: string, hash: (m: Uint8Array) => Uint8Array = sha256): Uint8Array => hash(utf8(`icspec ${what} ${seed}`));
 
 /** [HTTP-ROOT-KEY.1] the keys of a subnet of `nodes` nodes, from a seed. */
 export const subnetKeys = (seed: string, nodes = 1): SubnetKeys => {

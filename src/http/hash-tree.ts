@@ -4,7 +4,7 @@
  * request may see is revealed while the rest is pruned to its hash.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { compareBytes as compare, concatBytes } from '../core/bytes.js';
+import { compareBytes as compare, concatBytes, utf8 } from '../core/bytes.js';
 import { domainSeparator } from './request-id.js';
 
 /** A hash tree: the shape certificates carry. */
@@ -165,11 +165,11 @@ export const witness = (s: StateTree, paths: readonly Path[]): HashTree => {
 /** A state tree node from labeled children in any order (sorted here). */
 export const node = (children: readonly (readonly [Uint8Array | string, StateTree])[]): StateTree => ({
   kind: 'node',
-  children: children.map(([l, t]) => [typeof l === 'string' ? new TextEncoder().encode(l) : l, t] as const).sort((a, b) => compare(a[0], b[0])),
+  children: children.map(([l, t]) => [typeof l === 'string' ? utf8(l) : l, t] as const).sort((a, b) => compare(a[0], b[0])),
 });
 
 /** A state tree leaf. */
-export const leaf = (value: Uint8Array | string): StateTree => ({ kind: 'leaf', value: typeof value === 'string' ? new TextEncoder().encode(value) : value });
+export const leaf = (value: Uint8Array | string): StateTree => ({ kind: 'leaf', value: typeof value === 'string' ? utf8(value) : value });
 
 /**
  * [HTTP-HASH-TREE.1] the value at a path of a hash tree: found; absent, when the labels around

@@ -4,7 +4,7 @@
  * are hashed. A pure function of the decoded CBOR value.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { compareBytes, concatBytes } from '../core/bytes.js';
+import { compareBytes, concatBytes, utf8 } from '../core/bytes.js';
 
 /** The values the hash is defined for: text, naturals, blobs, arrays and maps of them. */
 export type RiValue = string | bigint | number | Uint8Array | readonly RiValue[] | { readonly [key: string]: RiValue | undefined };
@@ -14,7 +14,6 @@ export interface RiError {
   readonly error: string;
 }
 
-const utf8 = new TextEncoder();
 
 /** Unsigned LEB128. */
 export const leb128 = (n: bigint): Uint8Array => {
@@ -34,7 +33,7 @@ export const leb128 = (n: bigint): Uint8Array => {
  * map, the hash of its sorted (hash of key ‖ hash of value) pairs, fields without a value left out.
  */
 export const hashOfValue = (v: unknown): Uint8Array | RiError => {
-  if (typeof v === 'string') return sha256(utf8.encode(v));
+  if (typeof v === 'string') return sha256(utf8(v));
   if (typeof v === 'bigint') return v < 0n ? { error: `a negative number (${v}) has no representation-independent hash` } : sha256(leb128(v));
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? sha256(leb128(BigInt(v))) : { error: `the number ${v} has no representation-independent hash` };
   if (v instanceof Uint8Array) return sha256(v);
@@ -58,7 +57,7 @@ export const hashOfMap = (m: Readonly<Record<string, unknown>>): Uint8Array | Ri
     if (x === undefined) continue;
     const h = hashOfValue(x);
     if (!(h instanceof Uint8Array)) return { error: `${k}: ${h.error}` };
-    pairs.push(concatBytes(sha256(utf8.encode(k)), h));
+    pairs.push(concatBytes(sha256(utf8(k)), h));
   }
   pairs.sort(compareBytes);
   return sha256(concatBytes(...pairs));
@@ -68,4 +67,4 @@ export const hashOfMap = (m: Readonly<Record<string, unknown>>): Uint8Array | Ri
 export const requestId = (content: Readonly<Record<string, unknown>>): Uint8Array | RiError => hashOfMap(content);
 
 /** Domain separators: a length byte and the text ([HTTP-REQUEST-ID.1]). */
-export const domainSeparator = (text: string): Uint8Array => concatBytes(Uint8Array.of(text.length), utf8.encode(text));
+export const domainSeparator = (text: string): Uint8Array => concatBytes(Uint8Array.of(text.length), utf8(text));

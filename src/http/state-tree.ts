@@ -4,14 +4,12 @@
  * controllers and certified data, and the subnet's keys and canister ranges.
  */
 import { encodeWithSelfDescribedTag } from '@dfinity/cbor';
-import { fromHex } from '../core/bytes.js';
+import { fromHex, utf8 } from '../core/bytes.js';
 import { canisterId, selfAuthenticating, type Principal } from '../core/principal.js';
 import type { ExecState, IngressStatus } from '../execution/state.js';
 import type { SubnetKeys } from './certificate.js';
 import { leaf, node, type StateTree } from './hash-tree.js';
 import { leb128 } from './request-id.js';
-
-const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** The subnet's id: the self-authenticating principal of its root key (no delegation, [HTTP-STATE-TREE.1]). */
 export const subnetIdOf = (keys: Pick<SubnetKeys, 'rootKeyDer'>): Principal => selfAuthenticating(keys.rootKeyDer);
