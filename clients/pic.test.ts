@@ -4,17 +4,19 @@
  * counter, calls it, ticks, moves time, reads and adds cycles, upgrades, stops and starts it.
  */
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { PocketIc, PocketIcServer } from '@dfinity/pic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/core/root.js';
 import { loadCanister } from '../src/toolchain/compile.js';
+import { prog } from '../src/toolchain/universal.js';
 import { counterIdl, trapperIdl, type Counter, type Trapper } from './harness.js';
 
 let server: PocketIcServer;
 let pic: PocketIc;
 const wasm = new Map<string, Uint8Array>();
 beforeAll(async () => {
-  for (const n of ['counter', 'trapper']) wasm.set(n, (await loadCanister(n)).wasm);
+  for (const n of ['counter', 'trapper', 'universal']) wasm.set(n, (await loadCanister(n)).wasm);
   process.env['POCKET_IC_BIN'] = join(packageRoot(), 'bin', 'pocket-ic.js');
   server = await PocketIcServer.start();
   pic = await PocketIc.create(server.getUrl());
@@ -68,5 +70,60 @@ describe('PicJS against icspec pocket-ic', () => {
     await expect(f.actor.setThenTrap(5n)).rejects.toThrow(/trapper: deliberate trap[\s\S]*Reject code: CanisterError[\s\S]*Error code: CanisterCalledTrap[\s\S]*Certified: true/);
     expect(await f.actor.get()).toBe(7n);
     await expect(f.actor.missing()).rejects.toThrow(/CanisterMethodNotFound/);
+  });
+
+  it('[PIC-BLOBSTORE.1] [PIC-STABLE.1] stable memory set from the blob store is what the canister reads, and read back whole pages', async () => {
+    const canisterId = await pic.createCanister();
+    await pic.installCode({ canisterId, wasm: wasm.get('universal')! });
+    // 70,000 bytes: two Wasm pages, the rest zeros
+    const data = new Uint8Array(70_000).map((_, k) => (k * 7 + 3) % 251);
+    await pic.setStableMemory(canisterId, data);
+    const read = async (program: Uint8Array): Promise<Uint8Array> => new Uint8Array(await pic.queryCall({ canisterId, method: 'query', arg: program }));
+    const size = await read(prog().stable64Size().i64ToBlob().replyDataAppend().reply().build());
+    expect(new DataView(size.buffer).getBigUint64(0, true)).toBe(2n);
+    expect(await read(prog().pushI64(69_990).pushI64(20).stable64Read().replyDataAppend().reply().build())).toEqual(new Uint8Array([...data.subarray(69_990), ...new Uint8Array(10)]));
+    const whole = await pic.getStableMemory(canisterId);
+    expect(whole.length).toBe(2 * 65536);
+    expect(new Uint8Array(whole.subarray(0, 70_000))).toEqual(data);
+    expect(new Uint8Array(whole.subarray(70_000)).every((b) => b === 0)).toBe(true);
+    // a write by the canister is what get_stable_memory then reads
+    await pic.updateCall({ canisterId, method: 'update', arg: prog().pushI64(5).pushBytes('icspec').stable64Write().replyData('').build() });
+    expect(new TextDecoder().decode((await pic.getStableMemory(canisterId)).subarray(5, 11))).toBe('icspec');
+    // an empty blob empties the stable memory
+    await pic.setStableMemory(canisterId, new Uint8Array());
+    expect((await pic.getStableMemory(canisterId)).length).toBe(0);
+  });
+
+  it('[PIC-BLOBSTORE.1] [PIC-STABLE.1] a gzip blob is stored as sent and decompressed into stable memory; an unknown blob or encoding is a clear error', async () => {
+    const url = server.getUrl();
+    const mine = await PocketIc.create(url);
+    try {
+      const canisterId = await mine.createCanister();
+      await mine.installCode({ canisterId, wasm: wasm.get('universal')! });
+      const data = new TextEncoder().encode('stable '.repeat(1000));
+      const zipped = gzipSync(data);
+      const up = await fetch(`${url}/blobstore`, { method: 'POST', body: zipped, headers: { 'content-encoding': 'gzip' } });
+      const id = await up.text();
+      expect(id).toMatch(/^[0-9a-f]{64}$/);
+      const back = await fetch(`${url}/blobstore/${id}`);
+      expect(back.headers.get('content-encoding')).toBe('gzip');
+      // the instance id is the last path segment PicJS uses; a fresh server's second instance is 1 or more
+      const instances = (await (await fetch(`${url}/instances`)).json()) as string[];
+      const inst = instances.length - 1;
+      const post = (path: string, body: unknown): Promise<Response> => fetch(`${url}/instances/${inst}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const canister = Buffer.from(canisterId.toUint8Array()).toString('base64');
+      expect((await post('/update/set_stable_memory', { canister_id: canister, blob_id: Buffer.from(id, 'hex').toString('base64') })).status).toBe(200);
+      const got = await mine.getStableMemory(canisterId);
+      expect(got.length).toBe(65536);
+      expect(new TextDecoder().decode(got.subarray(0, data.length))).toBe('stable '.repeat(1000));
+      const missing = await post('/update/set_stable_memory', { canister_id: canister, blob_id: Buffer.alloc(32).toString('base64') });
+      expect(missing.status).toBe(400);
+      expect(((await missing.json()) as { message: string }).message).toMatch(/^BlobNotFound\(0{64}\)$/);
+      const brotli = await fetch(`${url}/blobstore`, { method: 'POST', body: data, headers: { 'content-encoding': 'br' } });
+      expect(brotli.status).toBe(400);
+      expect(((await brotli.json()) as { message: string }).message).toMatch(/content-encoding br/);
+    } finally {
+      await mine.tearDown();
+    }
   });
 });

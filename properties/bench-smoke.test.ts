@@ -27,7 +27,8 @@ it('the execution benchmark runs and reports every figure of its targets', () =>
 it('[HTTP-SERVE.1] the HTTP load benchmark runs with real agents in a load generator and counts every call once', () => {
   const r = spawnSync(process.execPath, [join(packageRoot(), 'dist', 'bench', 'http.js'), '--agents=2', '--calls=2'], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   expect(r.status, r.stderr.slice(-2000)).toBe(0);
-  const j = JSON.parse(r.stdout) as { server: { updates: { answered: number }; count_after: string }; verifying: { queries: { answered: number }; count_after: string }; targets: unknown[] };
-  expect([j.server.updates.answered, j.server.count_after, j.verifying.queries.answered, j.verifying.count_after]).toEqual([4, '4', 4, '8']);
+  type Run = { updates: { answered: number }; queries: { answered: number }; count_after: string };
+  const j = JSON.parse(r.stdout) as { raw: Run; agents: Run; verifying: Run; targets: unknown[] };
+  expect([j.raw.updates.answered, j.raw.count_after, j.agents.updates.answered, j.agents.count_after, j.verifying.queries.answered, j.verifying.count_after]).toEqual([4, '4', 4, '8', 4, '12']);
   expect(j.targets).toHaveLength(2);
 });

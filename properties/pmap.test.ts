@@ -37,4 +37,28 @@ describe('PMap (persistent map behind the state API)', () => {
       { numRuns: 300 },
     );
   });
+
+  it('changedSince names every key whose value differs between two versions (and costs only the steps between them)', () => {
+    fc.assert(
+      fc.property(fc.array(arbOp, { maxLength: 200 }), fc.nat(), fc.nat(), (ops, a, b) => {
+        const versions: PMap<number, number>[] = [PMap.empty()];
+        for (const op of ops) {
+          const pm = versions[op.v % versions.length]!;
+          if (op.kind === 'set') versions.push(pm.set(op.k, op.x));
+          else if (op.kind === 'del') versions.push(pm.delete(op.k));
+          else pm.get(op.k);
+        }
+        const x = versions[a % versions.length]!;
+        const y = versions[b % versions.length]!;
+        const keys = new Set(y.changedSince(x, 1000));
+        const mx = new Map(x.entries());
+        const my = new Map(y.entries());
+        for (const k of new Set([...mx.keys(), ...my.keys()])) if (mx.get(k) !== my.get(k)) expect(keys.has(k)).toBe(true);
+        if (keys.size > 0) expect(y.changedSince(x, 0)).toBeUndefined();
+        // versions of two different maps are not compared
+        expect(y.changedSince(PMap.empty<number, number>().set(1, 1), 1000)).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -60,12 +60,14 @@ const USAGE = {
       another server owns it and this one exits 0), serves until S seconds (default 60) pass
       without a request or it is terminated, then removes F. \`bin/pocket-ic.js\` is this command
       as a program, for POCKET_IC_BIN.`,
-  serve: `  icspec serve [--port N] [--host H] [--seed S] [--subnet-type T]
+  serve: `  icspec serve [--port N] [--host H] [--seed S] [--subnet-type T] [--round-gap MS]
       Serve the IC's HTTP interface (spec/http.md) over the execution reference, for
       @dfinity/agent and @icp-sdk/core: status, call (v2, v3, v4), query (v2, v3),
       read_state (v2, v3). The root key is derived from the seed (default "icspec"): the
-      same seed gives the same key. Prints the URL and the root key (hex), then serves
-      until interrupted. Exit 2: bad arguments or the port cannot be used.`,
+      same seed gives the same key. Rounds run when there is work, at least MS
+      milliseconds apart (default 10), and every second when idle. Prints the URL and the
+      root key (hex), then serves until interrupted. Exit 2: bad arguments or the port
+      cannot be used.`,
 } as const;
 
 const HELP = `icspec — the executable reference of the Internet Computer
@@ -295,9 +297,15 @@ const cmdPocketIc = async (o: { portFile?: string; ttl?: bigint }): Promise<numb
 };
 
 /** [HTTP-SERVE.1] serve until interrupted; 2 if the port cannot be used. */
-const cmdServe = async (o: { port?: bigint; host?: string; seed?: string; subnetType?: SubnetKind }): Promise<number> => {
+const cmdServe = async (o: { port?: bigint; host?: string; seed?: string; subnetType?: SubnetKind; roundGap?: bigint }): Promise<number> => {
   try {
-    const srv = await serve({ port: Number(o.port ?? 4943n), ...(o.host !== undefined ? { host: o.host } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.subnetType !== undefined ? { subnet: o.subnetType } : {}) });
+    const srv = await serve({
+      port: Number(o.port ?? 4943n),
+      ...(o.host !== undefined ? { host: o.host } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.subnetType !== undefined ? { subnet: o.subnetType } : {}),
+      ...(o.roundGap !== undefined ? { roundGapMs: Number(o.roundGap) } : {}),
+    });
     out(`icspec serve: ${srv.url}`);
     out(`root key: ${toHex(srv.rootKey)}`);
     await new Promise<void>((done) => process.once('SIGINT', () => void srv.close().then(done)));
@@ -370,7 +378,8 @@ const program = (argv: readonly string[], setExitCode: (code: number) => void): 
       .addOption(valueOption('--host <h>', 'the address to listen on (default 127.0.0.1)', (v: string) => v, '--host needs an address'))
       .addOption(valueOption('--seed <s>', 'the seed of the root and node keys', (v: string) => v, '--seed needs a value'))
       .addOption(valueOption('--subnet-type <t>', `one of ${SUBNET_KINDS.join(', ')} (default application)`, oneOf('--subnet-type', SUBNET_KINDS), '--subnet-type needs a value'))
-      .action(async (o: { port?: bigint; host?: string; seed?: string; subnetType?: SubnetKind }) => setExitCode(await cmdServe(o))),
+      .addOption(valueOption('--round-gap <ms>', 'the least time between rounds (default 10)', natural('--round-gap', 0n), '--round-gap needs a number'))
+      .action(async (o: { port?: bigint; host?: string; seed?: string; subnetType?: SubnetKind; roundGap?: bigint }) => setExitCode(await cmdServe(o))),
   );
   return root;
 };

@@ -135,6 +135,24 @@ export class PMap<K, V> {
     return this.update(key, false, undefined);
   }
 
+  /**
+   * The keys whose values may differ between this version and `older` (a superset: every key set
+   * or deleted on the way from one to the other), or undefined when they are more than `limit`
+   * steps apart or versions of different maps. Costs the number of steps between them, not the
+   * size of the map.
+   */
+  changedSince(older: PMap<K, V>, limit: number): K[] | undefined {
+    reroot(this.cell);
+    const keys: K[] = [];
+    let c = older.cell;
+    for (; c.map === null; c = c.next!) {
+      if (keys.length >= limit) return undefined;
+      keys.push(c.key as K);
+    }
+    // a version of another map (its own root) is not comparable
+    return c === this.cell ? keys : undefined;
+  }
+
   /** A snapshot of the entries, in insertion order of the shared map (order carries no meaning). */
   entries(): Array<[K, V]> {
     return Array.from(reroot(this.cell).entries());

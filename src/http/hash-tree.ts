@@ -3,7 +3,7 @@
  * a certificate's `tree` is, how its root hash is computed, and how the part of the state a
  * request may see is revealed while the rest is pruned to its hash.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../core/sha256.js';
 import { compareBytes as compare, concatBytes, utf8 } from '../core/bytes.js';
 import { domainSeparator } from './request-id.js';
 
@@ -15,8 +15,31 @@ export type HashTree =
   | { readonly kind: 'leaf'; readonly value: Uint8Array }
   | { readonly kind: 'pruned'; readonly hash: Uint8Array };
 
-/** A labeled state tree: a leaf, or labeled children in increasing label order (bytewise). */
-export type StateTree = { readonly kind: 'leaf'; readonly value: Uint8Array } | { readonly kind: 'node'; readonly children: readonly (readonly [Uint8Array, StateTree])[] };
+/**
+ * A labeled state tree: a leaf; labeled children in increasing label order (bytewise), joined by
+ * balanced forks; or a large, changing set of labeled children kept in a `LabelMap`, joined by
+ * the forks of its treap.
+ */
+export type StateTree =
+  | { readonly kind: 'leaf'; readonly value: Uint8Array }
+  | { readonly kind: 'node'; readonly children: readonly (readonly [Uint8Array, StateTree])[] }
+  | { readonly kind: 'map'; readonly map: LabelMap };
+
+/**
+ * Labeled children in a persistent treap: ordered by label, with each node's priority a hash of
+ * its label, so that the shape — and with it the forks of the hash tree and the root hash — is a
+ * function of the set of children alone, however it was built ([HTTP-HASH-TREE.1]: the spec
+ * leaves the fork structure free). Adding, changing or removing a child copies and rehashes
+ * one path: O(log n) expected.
+ */
+export type LabelMap = TreapNode | undefined;
+interface TreapNode {
+  readonly label: Uint8Array;
+  readonly tree: StateTree;
+  readonly prio: number;
+  readonly left: LabelMap;
+  readonly right: LabelMap;
+}
 
 const EMPTY = domainSeparator('ic-hashtree-empty');
 const FORK = domainSeparator('ic-hashtree-fork');
@@ -65,7 +88,13 @@ const forks = (ts: readonly HashTree[]): HashTree => {
 
 /** [HTTP-HASH-TREE.1] the whole state tree as a hash tree (nothing pruned). */
 export const fullTree = (s: StateTree): HashTree =>
-  s.kind === 'leaf' ? { kind: 'leaf', value: s.value } : forks(s.children.map(([label, t]) => ({ kind: 'labeled', label, tree: fullTree(t) }) as HashTree));
+  s.kind === 'leaf'
+    ? { kind: 'leaf', value: s.value }
+    : s.kind === 'map'
+      ? s.map === undefined
+        ? { kind: 'empty' }
+        : treapFull(s.map)
+      : forks(s.children.map(([label, t]) => ({ kind: 'labeled', label, tree: fullTree(t) }) as HashTree));
 
 /**
  * [HTTP-HASH-TREE.1] the root hash of a state (sub)tree, as `reconstruct(fullTree(s))` gives it,
@@ -76,7 +105,8 @@ export const fullTree = (s: StateTree): HashTree =>
 export const stateHash = (s: StateTree): Uint8Array => {
   const known = NODE_HASH.get(s);
   if (known !== undefined) return known;
-  const h = s.kind === 'leaf' ? sha256(concatBytes(LEAF, s.value)) : s.children.length === 0 ? sha256(EMPTY) : rangeHash(s, 0, s.children.length);
+  const h =
+    s.kind === 'leaf' ? sha256(concatBytes(LEAF, s.value)) : s.kind === 'map' ? (s.map === undefined ? sha256(EMPTY) : treapHash(s.map)) : s.children.length === 0 ? sha256(EMPTY) : rangeHash(s, 0, s.children.length);
   NODE_HASH.set(s, h);
   return h;
 };
@@ -99,6 +129,43 @@ const rangeHash = (s: Extract<StateTree, { kind: 'node' }>, a: number, b: number
   return h;
 };
 
+/**
+ * The forks of a treap node: its left subtree, its own labeled child, its right subtree, in
+ * order, as `fork(left, fork(child, right))` with absent sides left out.
+ */
+const treapShape = <T>(n: TreapNode, left: T | undefined, self: T, right: T | undefined, fork: (a: T, b: T) => T): T => {
+  const tail = right === undefined ? self : fork(self, right);
+  return left === undefined ? tail : fork(left, tail);
+};
+const TREAP_HASH = new WeakMap<TreapNode, Uint8Array>();
+const treapHash = (n: TreapNode): Uint8Array => {
+  const known = TREAP_HASH.get(n);
+  if (known !== undefined) return known;
+  const self = sha256(concatBytes(LABELED, n.label, stateHash(n.tree)));
+  const h = treapShape(n, n.left && treapHash(n.left), self, n.right && treapHash(n.right), (a, b) => sha256(concatBytes(FORK, a, b)));
+  TREAP_HASH.set(n, h);
+  return h;
+};
+const treapFull = (n: TreapNode): HashTree =>
+  treapShape<HashTree>(n, n.left && treapFull(n.left), { kind: 'labeled', label: n.label, tree: fullTree(n.tree) }, n.right && treapFull(n.right), (left, right) => ({ kind: 'fork', left, right }));
+
+/**
+ * [HTTP-WITNESS.1] the witness of a treap: every node on the way to a path's label shows its own
+ * label (so an absent label's neighbours, which lie on that way, prove its absence); the subtrees
+ * no path enters are pruned.
+ */
+const treapWitness = (n: TreapNode, paths: readonly Path[]): HashTree => {
+  const lt: Path[] = [];
+  const eq: Path[] = [];
+  const gt: Path[] = [];
+  for (const p of paths) {
+    const c = compare(p[0]!, n.label);
+    (c < 0 ? lt : c === 0 ? eq : gt).push(c === 0 ? p.slice(1) : p);
+  }
+  const side = (x: LabelMap, ps: Path[]): HashTree | undefined => (x === undefined ? undefined : ps.length > 0 ? treapWitness(x, ps) : { kind: 'pruned', hash: treapHash(x) });
+  return treapShape<HashTree>(n, side(n.left, lt), { kind: 'labeled', label: n.label, tree: eq.length > 0 ? witness(n.tree, eq) : pruned(n.tree) }, side(n.right, gt), (left, right) => ({ kind: 'fork', left, right }));
+};
+
 /** The hash of a state subtree, as a pruned node. */
 const pruned = (s: StateTree): HashTree => ({ kind: 'pruned', hash: stateHash(s) });
 
@@ -114,6 +181,7 @@ export type Path = readonly Uint8Array[];
 export const witness = (s: StateTree, paths: readonly Path[]): HashTree => {
   if (paths.some((p) => p.length === 0)) return fullTree(s);
   if (s.kind === 'leaf' || paths.length === 0) return pruned(s);
+  if (s.kind === 'map') return s.map === undefined ? { kind: 'empty' } : treapWitness(s.map, paths);
   const kids = s.children;
   // which children a path goes through, and which must show their label to prove an absence
   const through = new Map<number, Path[]>();
@@ -170,6 +238,79 @@ export const node = (children: readonly (readonly [Uint8Array | string, StateTre
 
 /** A state tree leaf. */
 export const leaf = (value: Uint8Array | string): StateTree => ({ kind: 'leaf', value: typeof value === 'string' ? utf8(value) : value });
+
+/** A treap priority: FNV-1a over the label (deterministic; ties broken by label order). */
+const priority = (label: Uint8Array): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label[i]!, 0x01000193);
+  return h >>> 0;
+};
+/** Whether node a sits above node b in the treap. */
+const above = (a: { readonly prio: number; readonly label: Uint8Array }, b: TreapNode): boolean => a.prio > b.prio || (a.prio === b.prio && compare(a.label, b.label) < 0);
+
+const mk = (label: Uint8Array, tree: StateTree, prio: number, left: LabelMap, right: LabelMap): TreapNode => ({ label, tree, prio, left, right });
+
+/** The children of `t` below `label` and above it (the child at `label` itself dropped). */
+const split = (t: LabelMap, label: Uint8Array): readonly [LabelMap, LabelMap] => {
+  if (t === undefined) return [undefined, undefined];
+  const c = compare(t.label, label);
+  if (c === 0) return [t.left, t.right];
+  if (c < 0) {
+    const [l, r] = split(t.right, label);
+    return [mk(t.label, t.tree, t.prio, t.left, l), r];
+  }
+  const [l, r] = split(t.left, label);
+  return [l, mk(t.label, t.tree, t.prio, r, t.right)];
+};
+
+/** Two treaps joined, every label of `a` below every label of `b`. */
+const join = (a: LabelMap, b: LabelMap): LabelMap => {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return above(a, b) ? mk(a.label, a.tree, a.prio, a.left, join(a.right, b)) : mk(b.label, b.tree, b.prio, join(a, b.left), b.right);
+};
+
+/** The map with the child at `label` set to `tree` (added or replaced). */
+export const mapSet = (t: LabelMap, label: Uint8Array, tree: StateTree): LabelMap => {
+  const n = { label, prio: priority(label) };
+  const go = (x: LabelMap): TreapNode => {
+    if (x === undefined) return mk(label, tree, n.prio, undefined, undefined);
+    const c = compare(label, x.label);
+    if (c === 0) return mk(label, tree, x.prio, x.left, x.right);
+    if (above(n, x)) {
+      const [l, r] = split(x, label);
+      return mk(label, tree, n.prio, l, r);
+    }
+    return c < 0 ? mk(x.label, x.tree, x.prio, go(x.left), x.right) : mk(x.label, x.tree, x.prio, x.left, go(x.right));
+  };
+  return go(t);
+};
+
+/** The map without the child at `label`. */
+export const mapDelete = (t: LabelMap, label: Uint8Array): LabelMap => {
+  if (t === undefined) return undefined;
+  const c = compare(label, t.label);
+  if (c === 0) return join(t.left, t.right);
+  if (c < 0) {
+    const l = mapDelete(t.left, label);
+    return l === t.left ? t : mk(t.label, t.tree, t.prio, l, t.right);
+  }
+  const r = mapDelete(t.right, label);
+  return r === t.right ? t : mk(t.label, t.tree, t.prio, t.left, r);
+};
+
+/** The child at `label`, if any. */
+export const mapGet = (t: LabelMap, label: Uint8Array): StateTree | undefined => {
+  while (t !== undefined) {
+    const c = compare(label, t.label);
+    if (c === 0) return t.tree;
+    t = c < 0 ? t.left : t.right;
+  }
+  return undefined;
+};
+
+/** A state tree node over a label map. */
+export const mapNode = (map: LabelMap): StateTree => ({ kind: 'map', map });
 
 /**
  * [HTTP-HASH-TREE.1] the value at a path of a hash tree: found; absent, when the labels around

@@ -26,6 +26,11 @@ export interface ServeOptions {
   readonly subnet?: SubnetKind;
   /** the largest body accepted, in bytes */
   readonly maxBody?: number;
+  /**
+   * the least time from the end of one round to the start of the next, in ms (default 10): calls
+   * that arrive meanwhile share the next round, its execution and its one BLS signature
+   */
+  readonly roundGapMs?: number;
   /** told after each round: how long it took, and how many waiting calls it answered (for benchmarks) */
   readonly onRound?: (r: { readonly ms: number; readonly answered: number; readonly certifyMs: number }) => void;
 }
@@ -41,6 +46,8 @@ export interface RunningServer {
 
 /** The replica's limit on an HTTP request body (5 MiB) ([HTTP-SERVE.1]). */
 export const MAX_BODY = 5 * 1024 * 1024;
+/** The default least time between rounds, in ms ([HTTP-SERVE.1]). */
+export const DEFAULT_ROUND_GAP_MS = 10;
 /** Rounds a synchronous call waits for its message to complete. */
 const SYNC_ROUNDS = 100;
 
@@ -56,6 +63,8 @@ const ROUTE = /^\/api\/(v2|v3|v4)\/(canister|subnet)\/([^/]+)\/(call|query|read_
 export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   const keys: SubnetKeys = subnetKeys(opts.seed ?? 'icspec', 4);
   const sid = subnetIdOf(keys);
+  const node = keys.nodes[0]!;
+  const nodeId = nodeIdOf(node.publicKeyDer).bytes;
   let s: ExecState = emptyState(subnetConfig(opts.subnet ?? 'application'), wallNanos());
   // who sent each call, and to which effective canister: only they may read its status
   const senders = new Map<string, { readonly sender: string; readonly effective: string }>();
@@ -88,6 +97,8 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   // certified time stays fresh); synchronous calls wait for the round that finishes them
   const waiters: { readonly id: Uint8Array; left: number; readonly resolve: (o: Out) => void }[] = [];
   let next: NodeJS.Timeout | undefined;
+  const gap = opts.roundGapMs ?? DEFAULT_ROUND_GAP_MS;
+  let lastEnd = 0;
   const round = (): void => {
     next = undefined;
     const t0 = performance.now();
@@ -104,11 +115,12 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
       else w.resolve({ status: 202 });
       waiters.splice(i, 1);
     }
-    opts.onRound?.({ ms: performance.now() - t0, answered: before - waiters.length, certifyMs: t2 - t1 });
+    lastEnd = performance.now();
+    opts.onRound?.({ ms: lastEnd - t0, answered: before - waiters.length, certifyMs: t2 - t1 });
     if (waiters.length > 0 || s.messages.size > 0) schedule();
   };
   const schedule = (): void => {
-    next ??= setTimeout(round, 0);
+    next ??= setTimeout(round, Math.max(0, lastEnd + gap - performance.now()));
   };
   const idle = setInterval(() => {
     if (next === undefined) round();
@@ -152,10 +164,9 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
         ? { status: 'replied', reply: { arg: o.data } }
         : { status: 'rejected', reject_code: o.code, reject_message: o.message, ...(o.errorCode !== '' ? { error_code: o.errorCode } : {}) };
     // [HTTP-QUERY-SIG.1] signed by a node
-    const node = keys.nodes[0]!;
     const sig = signResponse(node, { ...base, timestamp, request_id: req.id });
     if (!(sig instanceof Uint8Array)) return { status: 400, body: sig.error };
-    return { status: 200, body: { ...base, signatures: [{ timestamp, signature: sig, identity: nodeIdOf(node.publicKeyDer).bytes }] } };
+    return { status: 200, body: { ...base, signatures: [{ timestamp, signature: sig, identity: nodeId }] } };
   };
 
   /**

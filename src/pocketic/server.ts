@@ -4,6 +4,7 @@
  * the client), not the wall clock.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../core/bytes.js';
@@ -12,7 +13,8 @@ import { subnetConfig } from '../execution/config.js';
 import { mint } from '../execution/cycles.js';
 import { ErrorCode, type ErrorCodeName } from '../execution/errors.js';
 import { putCanister } from '../execution/ops.js';
-import { advanceTime, query, submitIngress } from '../execution/rules.js';
+import { PageMap, WASM_PAGE } from '../execution/pagemap.js';
+import { advanceTime, certify, query, submitIngress } from '../execution/rules.js';
 import { runRound } from '../execution/scheduler.js';
 import { emptyState, type ExecState, type IngressStatus } from '../execution/state.js';
 import * as A from '../cycles/account.js';
@@ -44,12 +46,24 @@ const reject = (code: number, message: string, errorCode: string, certified: boo
   Err: { reject_code: REJECT_CODES[code] ?? 'SysUnknown', reject_message: message, error_code: errorCode === '' ? 'CanisterRejectedMessage' : (CODE_NAMES.get(errorCode) ?? errorCode), certified },
 });
 
+/** A plain-text answer (the blob store's ids), and raw bytes with their content encoding. */
+class Text {
+  constructor(readonly text: string) {}
+}
+class RawBlob {
+  constructor(
+    readonly data: Uint8Array,
+    readonly gzip: boolean,
+  ) {}
+}
 type Out = { readonly status: number; readonly body?: unknown };
 const err = (status: number, message: string): Out => ({ status, body: { message } });
 
 /** Start the server; it listens until `close`. */
 export const servePocketIc = (opts: { readonly port?: number; readonly host?: string } = {}): Promise<{ readonly port: number; readonly server: Server; readonly close: () => Promise<void>; readonly lastRequest: () => number }> => {
   const instances = new Map<number, Instance | 'deleted'>();
+  /** [PIC-BLOBSTORE.1] the server's blobs by hex SHA-256 of the bytes uploaded, with their compression */
+  const blobs = new Map<string, { readonly data: Uint8Array; readonly gzip: boolean }>();
   let nextInstance = 0;
   let last = Date.now();
 
@@ -143,7 +157,43 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
     return err(400, `message ${id} did not complete in 1000 rounds`);
   };
 
-  const route = (method: string, url: string, raw: Uint8Array): Out => {
+  /** [PIC-BLOBSTORE.1] upload: the id is the hex SHA-256 of the bytes as sent, answered as plain text. */
+  const upload = (raw: Uint8Array, encoding: string | undefined): Out => {
+    if (encoding !== undefined && encoding !== 'gzip') return err(400, `unsupported content-encoding ${encoding}: a blob is sent as is or gzip-compressed`);
+    const id = toHex(sha256(raw));
+    blobs.set(id, { data: raw, gzip: encoding === 'gzip' });
+    return { status: 200, body: new Text(id) };
+  };
+
+  /** [PIC-STABLE.1] the stable memory replaced by a stored blob (decompressed), sized to whole Wasm pages. */
+  const setStable = (i: Instance, body: Record<string, unknown>): Out => {
+    const c = canisterArg(i, body);
+    if ('status' in c) return c;
+    const idBytes = unb64(body['blob_id']);
+    const blob = idBytes === undefined ? undefined : blobs.get(toHex(idBytes));
+    if (blob === undefined) return err(400, `BlobNotFound(${idBytes === undefined ? '' : toHex(idBytes)})`);
+    const cur = i.s.canisters.get(c.text)!;
+    if (cur.wasm === undefined) return err(400, `CanisterIsEmpty(${c.text}): a canister without a module has no stable memory`);
+    let data: Uint8Array;
+    try {
+      data = blob.gzip ? new Uint8Array(gunzipSync(blob.data)) : blob.data;
+    } catch {
+      return err(400, `the blob ${toHex(idBytes!)} is not valid gzip`);
+    }
+    const stable = PageMap.empty(Math.ceil(data.length / WASM_PAGE)).write(0, data);
+    // the change is certified at once, as PocketIC commits and certifies it: queries see it
+    const put = certify(putCanister(i.s, { ...cur, wasm: { ...cur.wasm, stable } }), {});
+    if (E.isRight(put)) i.s = put.right.state;
+    return { status: 200 };
+  };
+
+  const route = (method: string, url: string, raw: Uint8Array, encoding?: string): Out => {
+    if (method === 'POST' && (url === '/blobstore' || url === '/blobstore/')) return upload(raw, encoding);
+    const blobGet = /^\/blobstore\/([0-9a-f]{64})$/.exec(url);
+    if (method === 'GET' && blobGet !== null) {
+      const b = blobs.get(blobGet[1]!);
+      return b === undefined ? err(404, `BlobNotFound(${blobGet[1]})`) : { status: 200, body: new RawBlob(b.data, b.gzip) };
+    }
     if (method === 'POST' && url === '/instances') {
       try {
         return create(raw.length > 0 ? (JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>) : {});
@@ -216,6 +266,14 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
       case 'GET /_/topology':
       case 'GET /read/topology':
         return { status: 200, body: topology(i) };
+      case 'POST /update/set_stable_memory':
+        return setStable(i, body);
+      case 'POST /read/get_stable_memory': {
+        const c = canisterArg(i, body);
+        if ('status' in c) return c;
+        const w = i.s.canisters.get(c.text)!.wasm;
+        return { status: 200, body: { blob: b64(w === undefined ? new Uint8Array() : w.stable.toBytes()) } };
+      }
       case 'POST /read/pub_key':
         return { status: 200, body: Array.from(i.keys.rootKeyDer) };
       default:
@@ -233,12 +291,15 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
       last = Date.now();
       let out: Out;
       try {
-        out = route(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, new Uint8Array(Buffer.concat(chunks)));
+        const enc = req.headers['content-encoding'];
+        out = route(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, new Uint8Array(Buffer.concat(chunks)), typeof enc === 'string' ? enc.trim().toLowerCase() : undefined);
       } catch (e) {
         out = err(500, `PocketIC server error: ${(e as Error).message}`);
       }
       last = Date.now();
       if (out.body === undefined) res.writeHead(out.status).end();
+      else if (out.body instanceof Text) res.writeHead(out.status, { 'content-type': 'text/plain; charset=utf-8' }).end(out.body.text);
+      else if (out.body instanceof RawBlob) res.writeHead(out.status, { 'content-type': 'application/octet-stream', ...(out.body.gzip ? { 'content-encoding': 'gzip' } : {}) }).end(out.body.data);
       else res.writeHead(out.status, { 'content-type': 'application/json' }).end(json(out.body));
     });
   };
