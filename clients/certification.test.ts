@@ -10,8 +10,6 @@ import { Principal as Principal6 } from '@icp-sdk/core/principal';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import { sha256 } from '../src/core/sha256.js';
 import { concatBytes, toHex } from '../src/core/bytes.js';
 import { certify, ed25519Sign, encodeCertificate, signResponse, subnetKeys, verifyCertificate } from '../src/http/certificate.js';
 import { fullTree, leaf, lookup, mapDelete, mapNode, mapSet, node, reconstruct, stateHash, witness, type LabelMap, type StateTree } from '../src/http/hash-tree.js';
@@ -58,15 +56,6 @@ describe('request ids', () => {
         expect(ours instanceof Uint8Array).toBe(true);
         expect(hex(ours as Uint8Array)).toBe(hex(new Uint8Array(requestIdOf3(c))));
         expect(hex(ours as Uint8Array)).toBe(hex(new Uint8Array(requestIdOf6(c))));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('[HTTP-REQUEST-ID.1] SHA-256 through Node\'s OpenSSL is @noble/hashes\' SHA-256', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
-        expect(hex(sha256(b))).toBe(hex(nobleSha256(b)));
       }),
       { numRuns: 200 },
     );

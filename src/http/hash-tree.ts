@@ -3,7 +3,7 @@
  * a certificate's `tree` is, how its root hash is computed, and how the part of the state a
  * request may see is revealed while the rest is pruned to its hash.
  */
-import { sha256 } from '../core/sha256.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { compareBytes as compare, concatBytes, utf8 } from '../core/bytes.js';
 import { domainSeparator } from './request-id.js';
 

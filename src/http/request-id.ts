@@ -3,7 +3,7 @@
  * request's content becomes its request id, and how signed maps (delegations, query responses)
  * are hashed. A pure function of the decoded CBOR value.
  */
-import { sha256 } from '../core/sha256.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { compareBytes, concatBytes, utf8 } from '../core/bytes.js';
 
 /** The values the hash is defined for: text, naturals, blobs, arrays and maps of them. */

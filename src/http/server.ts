@@ -14,6 +14,7 @@ import { advanceTime, query, submitIngress } from '../execution/rules.js';
 import { runRound } from '../execution/scheduler.js';
 import { emptyState, type ExecState, type IngressStatus } from '../execution/state.js';
 import { encodeCertificate, signResponse, signRoot, subnetKeys, type SubnetKeys } from './certificate.js';
+import { rootSigner } from './signer.js';
 import { readEnvelope, type HttpRefusal, type HttpRequest, type RequestType } from './envelope.js';
 import { stateHash, witness, type StateTree } from './hash-tree.js';
 import { nodeIdOf, path, stateTree, subnetIdOf } from './state-tree.js';
@@ -31,6 +32,8 @@ export interface ServeOptions {
    * that arrive meanwhile share the next round, its execution and its one BLS signature
    */
   readonly roundGapMs?: number;
+  /** sign state roots on the main thread instead of a worker (as fast alone; slower under load) */
+  readonly signInPlace?: boolean;
   /** told after each round: how long it took, and how many waiting calls it answered (for benchmarks) */
   readonly onRound?: (r: { readonly ms: number; readonly answered: number; readonly certifyMs: number }) => void;
 }
@@ -81,21 +84,21 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   };
 
   // [HTTP-CERTIFICATE.1] the state is certified once per round: the tree and the signature of its
-  // root; each answer carries its own witness of that tree and the shared signature
-  let certified: { readonly tree: StateTree; readonly signature: Uint8Array } = { tree: stateTree(s, keys, s.time), signature: new Uint8Array() };
-  const recertify = (): void => {
-    const tree = stateTree(s, keys, s.time);
-    certified = { tree, signature: signRoot(keys, stateHash(tree)) };
-  };
-  recertify();
-  const certificate = (paths: readonly (readonly Uint8Array[])[]): Uint8Array => encodeCertificate({ tree: witness(certified.tree, [path('time'), ...paths]), signature: certified.signature });
+  // root; each answer carries its own witness of that tree and the shared signature. A round's
+  // root is signed in a worker while the next round runs; `certified` is the newest signed tree.
+  type Signed = { readonly tree: StateTree; readonly signature: Uint8Array };
+  const first = stateTree(s, keys, s.time);
+  let certified: Signed = { tree: first, signature: signRoot(keys, stateHash(first)) };
+  const signer = rootSigner(keys, opts.signInPlace ?? false);
+  const certificate = (c: Signed, paths: readonly (readonly Uint8Array[])[]): Uint8Array => encodeCertificate({ tree: witness(c.tree, [path('time'), ...paths]), signature: c.signature });
 
   const statusOf = (id: Uint8Array): IngressStatus | undefined => s.ingress.get(toHex(id));
   const done = (st: IngressStatus | undefined): boolean => st !== undefined && (st.status === 'replied' || st.status === 'rejected' || st.status === 'done');
 
   // [HTTP-SERVE.1] rounds: as soon as there is work, and every second when idle (so that the
   // certified time stays fresh); synchronous calls wait for the round that finishes them
-  const waiters: { readonly id: Uint8Array; left: number; readonly resolve: (o: Out) => void }[] = [];
+  type Waiter = { readonly id: Uint8Array; left: number; readonly resolve: (o: Out) => void };
+  const waiters: Waiter[] = [];
   let next: NodeJS.Timeout | undefined;
   const gap = opts.roundGapMs ?? DEFAULT_ROUND_GAP_MS;
   let lastEnd = 0;
@@ -104,19 +107,26 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     const t0 = performance.now();
     s = runRound(s, clock());
     const t1 = performance.now();
-    recertify();
+    const tree = stateTree(s, keys, s.time);
+    const root = stateHash(tree);
     const t2 = performance.now();
-    const before = waiters.length;
+    // the calls this round finished are answered with its certificate, once signed
+    const finished: Waiter[] = [];
     for (let i = waiters.length - 1; i >= 0; i--) {
       const w = waiters[i]!;
       w.left--;
-      if (done(statusOf(w.id))) w.resolve({ status: 200, body: { status: 'replied', certificate: certificate([path('request_status', w.id)]) } });
+      if (done(statusOf(w.id))) finished.push(w);
       else if (w.left > 0) continue;
       else w.resolve({ status: 202 });
       waiters.splice(i, 1);
     }
+    void signer.sign(root).then((signature) => {
+      const c = { tree, signature };
+      certified = c;
+      for (const w of finished) w.resolve({ status: 200, body: { status: 'replied', certificate: certificate(c, [path('request_status', w.id)]) } });
+    });
     lastEnd = performance.now();
-    opts.onRound?.({ ms: lastEnd - t0, answered: before - waiters.length, certifyMs: t2 - t1 });
+    opts.onRound?.({ ms: lastEnd - t0, answered: finished.length, certifyMs: t2 - t1 });
     if (waiters.length > 0 || s.messages.size > 0) schedule();
   };
   const schedule = (): void => {
@@ -185,7 +195,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     for (const p of req.paths)
       if (label(p) === 'canister' && p.length >= 2 && (kind !== 'canister' || toHex(p[1]!) !== toHex(effective.bytes)))
         return { status: 403, body: `The path /canister/${toHex(p[1]!)} is not of the effective canister ${effective.text}` };
-    return { status: 200, body: { certificate: certificate(req.paths) } };
+    return { status: 200, body: { certificate: certificate(certified, req.paths) } };
   };
 
   const route = (method: string, url: string, body: Uint8Array): Out | Promise<Out> => {
@@ -256,6 +266,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
             clearInterval(idle);
             if (next !== undefined) clearTimeout(next);
             for (const w of waiters.splice(0)) w.resolve({ status: 202 });
+            void signer.close();
             server.close(() => finished());
           }),
       });
