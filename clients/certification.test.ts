@@ -11,7 +11,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, toHex } from '../src/core/bytes.js';
-import { certify, ed25519Sign, encodeCertificate, signResponse, subnetKeys, verifyCertificate } from '../src/http/certificate.js';
+import { certify, ed25519Sign, encodeCertificate, signResponse, signRoot, subnetKeys, verifyCertificate } from '../src/http/certificate.js';
+import { rootSigner } from '../src/http/signer.js';
 import { fullTree, leaf, lookup, mapDelete, mapNode, mapSet, node, reconstruct, stateHash, witness, type LabelMap, type StateTree } from '../src/http/hash-tree.js';
 import { leb128, requestId } from '../src/http/request-id.js';
 
@@ -185,5 +186,19 @@ describe('witnesses and certificates', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('[HTTP-CERTIFICATE.1] the worker thread signs state roots with the bytes signRoot gives, in order; so does the in-place signer', async () => {
+    const keys = subnetKeys('signer');
+    const roots = [1, 2, 3].map((k) => new Uint8Array(32).fill(k));
+    for (const inPlace of [false, true]) {
+      const signer = rootSigner(keys, inPlace);
+      try {
+        const sigs = await Promise.all(roots.map((r) => signer.sign(r)));
+        expect(sigs.map(hex)).toEqual(roots.map((r) => hex(signRoot(keys, r))));
+      } finally {
+        await signer.close();
+      }
+    }
   });
 });

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Actor, HttpAgent } from '@dfinity/agent';
 import { PocketIc, PocketIcServer } from '@dfinity/pic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/core/root.js';
@@ -122,6 +123,31 @@ describe('PicJS against icspec pocket-ic', () => {
       const brotli = await fetch(`${url}/blobstore`, { method: 'POST', body: data, headers: { 'content-encoding': 'br' } });
       expect(brotli.status).toBe(400);
       expect(((await brotli.json()) as { message: string }).message).toMatch(/content-encoding br/);
+    } finally {
+      await mine.tearDown();
+    }
+  });
+
+  it('[PIC-LIVE.1] a live instance serves @dfinity/agent through its HTTP gateway, with the instance\'s root key, and stops', async () => {
+    const mine = await PocketIc.create(server.getUrl());
+    try {
+      const f = await mine.setupCanister<Counter>({ idlFactory: counterIdl as never, wasm: wasm.get('counter')! });
+      await f.actor.inc();
+      const port = await mine.makeLive();
+      expect(await mine.makeLive()).toBe(port);
+      const agent = await HttpAgent.create({ host: `http://127.0.0.1:${port}`, shouldFetchRootKey: true });
+      const subnet = (await mine.getApplicationSubnets())[0]!;
+      expect(new Uint8Array(agent.rootKey!)).toEqual(new Uint8Array(await mine.getPubKey(subnet.id)));
+      // the agent verifies the gateway's certificates and query signatures
+      const live = Actor.createActor<Counter>(counterIdl as never, { agent, canisterId: f.canisterId.toText() });
+      await live.inc();
+      expect(await live.get()).toBe(2n);
+      // the instance and the gateway share one machine: PicJS sees the agent's call
+      expect(await f.actor.get()).toBe(2n);
+      // live time follows the wall clock
+      expect(Math.abs((await mine.getTime()) - Date.now())).toBeLessThan(5_000);
+      await mine.stopLive();
+      await expect(fetch(`http://127.0.0.1:${port}/api/v2/status`)).rejects.toThrow();
     } finally {
       await mine.tearDown();
     }

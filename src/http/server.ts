@@ -32,6 +32,11 @@ export interface ServeOptions {
    * that arrive meanwhile share the next round, its execution and its one BLS signature
    */
   readonly roundGapMs?: number;
+  /**
+   * serve this machine instead of a new one of its own: its state (read and written in place) and
+   * its subnet's keys
+   */
+  readonly machine?: { readonly cell: { s: ExecState }; readonly keys: SubnetKeys };
   /** sign state roots on the main thread instead of a worker (as fast alone; slower under load) */
   readonly signInPlace?: boolean;
   /** told after each round: how long it took, and how many waiting calls it answered (for benchmarks) */
@@ -64,11 +69,12 @@ const ROUTE = /^\/api\/(v2|v3|v4)\/(canister|subnet)\/([^/]+)\/(call|query|read_
 
 /** Start the server; it listens until `close`. */
 export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
-  const keys: SubnetKeys = subnetKeys(opts.seed ?? 'icspec', 4);
+  const keys: SubnetKeys = opts.machine?.keys ?? subnetKeys(opts.seed ?? 'icspec', 4);
   const sid = subnetIdOf(keys);
   const node = keys.nodes[0]!;
   const nodeId = nodeIdOf(node.publicKeyDer).bytes;
-  let s: ExecState = emptyState(subnetConfig(opts.subnet ?? 'application'), wallNanos());
+  // the machine served: the server's own, or one it shares (a PocketIC instance behind its gateway)
+  const cell: { s: ExecState } = opts.machine?.cell ?? { s: emptyState(subnetConfig(opts.subnet ?? 'application'), wallNanos()) };
   // who sent each call, and to which effective canister: only they may read its status
   const senders = new Map<string, { readonly sender: string; readonly effective: string }>();
   const maxBody = opts.maxBody ?? MAX_BODY;
@@ -76,23 +82,23 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   /** The machine's time follows the wall clock (it moves at rounds only). */
   const clock = (): bigint => {
     const now = wallNanos();
-    if (now > s.time) {
-      const r = advanceTime(s, { now });
-      if (E.isRight(r)) s = r.right.state;
+    if (now > cell.s.time) {
+      const r = advanceTime(cell.s, { now });
+      if (E.isRight(r)) cell.s = r.right.state;
     }
-    return s.time;
+    return cell.s.time;
   };
 
   // [HTTP-CERTIFICATE.1] the state is certified once per round: the tree and the signature of its
   // root; each answer carries its own witness of that tree and the shared signature. A round's
   // root is signed in a worker while the next round runs; `certified` is the newest signed tree.
   type Signed = { readonly tree: StateTree; readonly signature: Uint8Array };
-  const first = stateTree(s, keys, s.time);
+  const first = stateTree(cell.s, keys, cell.s.time);
   let certified: Signed = { tree: first, signature: signRoot(keys, stateHash(first)) };
   const signer = rootSigner(keys, opts.signInPlace ?? false);
   const certificate = (c: Signed, paths: readonly (readonly Uint8Array[])[]): Uint8Array => encodeCertificate({ tree: witness(c.tree, [path('time'), ...paths]), signature: c.signature });
 
-  const statusOf = (id: Uint8Array): IngressStatus | undefined => s.ingress.get(toHex(id));
+  const statusOf = (id: Uint8Array): IngressStatus | undefined => cell.s.ingress.get(toHex(id));
   const done = (st: IngressStatus | undefined): boolean => st !== undefined && (st.status === 'replied' || st.status === 'rejected' || st.status === 'done');
 
   // [HTTP-SERVE.1] rounds: as soon as there is work, and every second when idle (so that the
@@ -105,9 +111,9 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   const round = (): void => {
     next = undefined;
     const t0 = performance.now();
-    s = runRound(s, clock());
+    cell.s = runRound(cell.s, clock());
     const t1 = performance.now();
-    const tree = stateTree(s, keys, s.time);
+    const tree = stateTree(cell.s, keys, cell.s.time);
     const root = stateHash(tree);
     const t2 = performance.now();
     // the calls this round finished are answered with its certificate, once signed
@@ -127,7 +133,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     });
     lastEnd = performance.now();
     opts.onRound?.({ ms: lastEnd - t0, answered: finished.length, certifyMs: t2 - t1 });
-    if (waiters.length > 0 || s.messages.size > 0) schedule();
+    if (waiters.length > 0 || cell.s.messages.size > 0) schedule();
   };
   const schedule = (): void => {
     next ??= setTimeout(round, Math.max(0, lastEnd + gap - performance.now()));
@@ -138,7 +144,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   idle.unref();
 
   const handleCall = (req: Extract<HttpRequest, { method: string }>, effective: Principal, version: string): Out | Promise<Out> => {
-    const r = submitIngress(s, {
+    const r = submitIngress(cell.s, {
       sender: req.sender,
       canister: req.canister,
       method: req.method,
@@ -157,7 +163,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
       const rej = { reject_code: 2, reject_message: e.message, error_code: 'IC0207' };
       return { status: 200, body: version === 'v2' ? rej : { status: 'non_replicated_rejection', ...rej } };
     }
-    s = r.right.state;
+    cell.s = r.right.state;
     senders.set(toHex(req.id), { sender: req.sender.text, effective: effective.text });
     schedule();
     if (version === 'v2') return { status: 202 };
@@ -165,7 +171,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   };
 
   const handleQuery = (req: Extract<HttpRequest, { method: string }>): Out => {
-    const r = query(s, { sender: req.sender, canister: req.canister, method: req.method, arg: req.arg });
+    const r = query(cell.s, { sender: req.sender, canister: req.canister, method: req.method, arg: req.arg });
     if (E.isLeft(r)) return { status: 400, body: 'the query cannot be run' };
     const o = r.right.output;
     const timestamp = wallNanos();
@@ -208,7 +214,10 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
     const effective = principalFromText(idText);
     if (isPrincipalError(effective)) return { status: 400, body: `the ${kind} id ${idText} is not a principal` };
     if (kind === 'subnet' && effective.text !== sid.text) return { status: 404, body: `no subnet ${idText} (this one is ${sid.text})` };
-    const read = readEnvelope(body, endpoint, effective, wallNanos());
+    // [HTTP-EXPIRY.1] the machine's time: the wall clock's, or later where a shared machine's
+    // time was set ahead (clients take their time from its certificates)
+    const wall = wallNanos();
+    const read = readEnvelope(body, endpoint, effective, cell.s.time > wall ? cell.s.time : wall);
     if ('refused' in read) return { status: read.refused.status, body: read.refused.message };
     const req = read.request;
     if (req.type !== 'read_state' && req.canister.text !== MANAGEMENT_CANISTER.text && req.canister.text !== effective.text)
@@ -260,7 +269,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
         url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
         port,
         rootKey: keys.rootKeyDer,
-        state: () => s,
+        state: () => cell.s,
         close: () =>
           new Promise((finished) => {
             clearInterval(idle);

@@ -19,6 +19,7 @@ import { runRound } from '../execution/scheduler.js';
 import { emptyState, type ExecState, type IngressStatus } from '../execution/state.js';
 import * as A from '../cycles/account.js';
 import { subnetKeys, type SubnetKeys } from '../http/certificate.js';
+import { serve, type RunningServer } from '../http/server.js';
 import { subnetIdOf } from '../http/state-tree.js';
 
 /** PocketIC's start time: 2021-05-06 19:17:10 UTC, plus the nanosecond of creation ([PIC-TIME.1]). */
@@ -28,6 +29,8 @@ export const APP_RANGE = { start: 0xffffffffffe00000n, end: 0xffffffffffefffffn 
 
 interface Instance {
   s: ExecState;
+  /** [PIC-LIVE.1] the auto-progress timer, while the instance is live */
+  live?: NodeJS.Timeout;
   /** the time the next round runs at, and whether the client set it since the last round */
   time: bigint;
   timeSet: boolean;
@@ -62,6 +65,9 @@ const err = (status: number, message: string): Out => ({ status, body: { message
 /** Start the server; it listens until `close`. */
 export const servePocketIc = (opts: { readonly port?: number; readonly host?: string } = {}): Promise<{ readonly port: number; readonly server: Server; readonly close: () => Promise<void>; readonly lastRequest: () => number }> => {
   const instances = new Map<number, Instance | 'deleted'>();
+  /** [PIC-LIVE.1] HTTP gateways by id: the IC's HTTP interface over an instance */
+  const gateways = new Map<number, { readonly instance: number; readonly server: RunningServer }>();
+  let nextGateway = 0;
   /** [PIC-BLOBSTORE.1] the server's blobs by hex SHA-256 of the bytes uploaded, with their compression */
   const blobs = new Map<string, { readonly data: Uint8Array; readonly gzip: boolean }>();
   let nextInstance = 0;
@@ -98,6 +104,52 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
     },
     default_effective_canister_id: { canister_id: b64(canisterId(APP_RANGE.start).bytes) },
   });
+
+  /** The instance's time: the time set for the next round, or the machine's if a gateway's rounds moved it on. */
+  const now = (i: Instance): bigint => (i.time > i.s.time ? i.time : i.s.time);
+
+  /** [PIC-LIVE.1] live: a round every 100 ms at the wall clock's time (never back). */
+  const makeLive = (i: Instance): void => {
+    const liveTick = (): void => {
+      const wall = BigInt(Date.now()) * 1_000_000n;
+      if (wall > now(i)) {
+        i.time = wall;
+        i.timeSet = true;
+      }
+      tick(i);
+      // a live instance keeps the server from its idle timeout
+      last = Date.now();
+    };
+    if (i.live !== undefined) return;
+    // the first round at once: a client of the gateway takes its time from the next certificate
+    liveTick();
+    i.live = setInterval(liveTick, 100);
+  };
+  const stopLive = (i: Instance): void => {
+    if (i.live !== undefined) clearInterval(i.live);
+    delete i.live;
+  };
+
+  /** [PIC-LIVE.1] a gateway: `icspec serve` over the instance's machine and keys. */
+  const startGateway = async (body: Record<string, unknown>): Promise<Out> => {
+    const fwd = body['forward_to'] as Record<string, unknown> | undefined;
+    const id = fwd?.['PocketIcInstance'];
+    if (typeof id !== 'number') return err(400, 'icspec pocket-ic forwards an HTTP gateway to one of its instances only: {"forward_to": {"PocketIcInstance": <id>}}');
+    const i = instances.get(id);
+    if (i === undefined || i === 'deleted') return err(400, `Instance not found: ${id}`);
+    const port = typeof body['port'] === 'number' ? body['port'] : 0;
+    const server = await serve({ machine: { cell: i, keys: i.keys }, port, host: '127.0.0.1' });
+    const gid = nextGateway++;
+    gateways.set(gid, { instance: id, server });
+    return { status: 201, body: { Created: { instance_id: gid, port: server.port } } };
+  };
+  const stopGateways = async (which: (g: { readonly instance: number }, id: number) => boolean): Promise<void> => {
+    for (const [gid, g] of [...gateways.entries()])
+      if (which(g, gid)) {
+        gateways.delete(gid);
+        await g.server.close();
+      }
+  };
 
   /** [PIC-TIME.1] a round: at the time the client set, else a nanosecond after the last one. */
   const tick = (i: Instance): void => {
@@ -187,8 +239,17 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
     return { status: 200 };
   };
 
-  const route = (method: string, url: string, raw: Uint8Array, encoding?: string): Out => {
+  const route = (method: string, url: string, raw: Uint8Array, encoding?: string): Out | Promise<Out> => {
     if (method === 'POST' && (url === '/blobstore' || url === '/blobstore/')) return upload(raw, encoding);
+    if (method === 'POST' && url === '/http_gateway') {
+      try {
+        return startGateway(JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>);
+      } catch {
+        return err(400, 'the body is not JSON');
+      }
+    }
+    const gwStop = /^\/http_gateway\/(\d+)\/stop$/.exec(url);
+    if (method === 'POST' && gwStop !== null) return stopGateways((_g, gid) => gid === Number(gwStop[1])).then(() => ({ status: 200 }));
     const blobGet = /^\/blobstore\/([0-9a-f]{64})$/.exec(url);
     if (method === 'GET' && blobGet !== null) {
       const b = blobs.get(blobGet[1]!);
@@ -208,6 +269,8 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
     if (i === undefined || i === 'deleted') return err(404, `Instance not found: ${m[1]}`);
     const op = m[2] ?? '';
     if (method === 'DELETE' && op === '') {
+      stopLive(i);
+      void stopGateways((g) => g.instance === Number(m[1]));
       instances.set(Number(m[1]), 'deleted');
       return { status: 200 };
     }
@@ -230,11 +293,11 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
         tick(i);
         return { status: 200 };
       case 'GET /read/get_time':
-        return { status: 200, body: { nanos_since_epoch: i.time } };
+        return { status: 200, body: { nanos_since_epoch: now(i) } };
       case 'POST /update/set_time':
       case 'POST /update/set_certified_time': {
         const t = BigInt(String(body['nanos_since_epoch'] ?? ''));
-        if (t < i.time) return err(400, `SettingTimeIntoPast((${i.time}, ${t}))`);
+        if (t < now(i)) return err(400, `SettingTimeIntoPast((${now(i)}, ${t}))`);
         i.time = t;
         i.timeSet = true;
         if (op === '/update/set_certified_time') tick(i);
@@ -274,6 +337,14 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
         const w = i.s.canisters.get(c.text)!.wasm;
         return { status: 200, body: { blob: b64(w === undefined ? new Uint8Array() : w.stable.toBytes()) } };
       }
+      case 'GET /auto_progress':
+        return { status: 200, body: i.live !== undefined };
+      case 'POST /auto_progress':
+        makeLive(i);
+        return { status: 200 };
+      case 'POST /stop_progress':
+        stopLive(i);
+        return { status: 200 };
       case 'POST /read/pub_key':
         return { status: 200, body: Array.from(i.keys.rootKeyDer) };
       default:
@@ -289,18 +360,20 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       last = Date.now();
-      let out: Out;
+      const send = (out: Out): void => {
+        last = Date.now();
+        if (out.body === undefined) res.writeHead(out.status).end();
+        else if (out.body instanceof Text) res.writeHead(out.status, { 'content-type': 'text/plain; charset=utf-8' }).end(out.body.text);
+        else if (out.body instanceof RawBlob) res.writeHead(out.status, { 'content-type': 'application/octet-stream', ...(out.body.gzip ? { 'content-encoding': 'gzip' } : {}) }).end(out.body.data);
+        else res.writeHead(out.status, { 'content-type': 'application/json' }).end(json(out.body));
+      };
+      const fault = (e: unknown): void => send(err(500, `PocketIC server error: ${(e as Error).message}`));
       try {
         const enc = req.headers['content-encoding'];
-        out = route(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, new Uint8Array(Buffer.concat(chunks)), typeof enc === 'string' ? enc.trim().toLowerCase() : undefined);
+        void Promise.resolve(route(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!, new Uint8Array(Buffer.concat(chunks)), typeof enc === 'string' ? enc.trim().toLowerCase() : undefined)).then(send, fault);
       } catch (e) {
-        out = err(500, `PocketIC server error: ${(e as Error).message}`);
+        fault(e);
       }
-      last = Date.now();
-      if (out.body === undefined) res.writeHead(out.status).end();
-      else if (out.body instanceof Text) res.writeHead(out.status, { 'content-type': 'text/plain; charset=utf-8' }).end(out.body.text);
-      else if (out.body instanceof RawBlob) res.writeHead(out.status, { 'content-type': 'application/octet-stream', ...(out.body.gzip ? { 'content-encoding': 'gzip' } : {}) }).end(out.body.data);
-      else res.writeHead(out.status, { 'content-type': 'application/json' }).end(json(out.body));
     });
   };
 
@@ -309,7 +382,12 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
     server.once('error', rejectP);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       const a = server.address();
-      resolve({ port: typeof a === 'object' && a !== null ? a.port : 0, server, close: () => new Promise((d) => server.close(() => d())), lastRequest: () => last });
+      const close = async (): Promise<void> => {
+        for (const x of instances.values()) if (x !== 'deleted') stopLive(x);
+        await stopGateways(() => true);
+        await new Promise<void>((d) => server.close(() => d()));
+      };
+      resolve({ port: typeof a === 'object' && a !== null ? a.port : 0, server, close, lastRequest: () => last });
     });
   });
 };
