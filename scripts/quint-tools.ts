@@ -1,6 +1,7 @@
 /** What the Quint trace generators (traces-gen.ts, consensus-traces-gen.ts) share. */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 
 export class GenError extends Error {}
 
@@ -57,3 +58,84 @@ export class Args {
 
 /** Is this module the script node was started with? */
 export const isMainScript = (name: string): boolean => process.argv[1] !== undefined && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith(join('scripts', name));
+
+/** What every trace generator takes: `--seed S --out DIR --n N --steps K`, over its defaults. */
+export interface BasicGenOptions {
+  readonly seed: string;
+  readonly out: string;
+  readonly n: number;
+  readonly steps: number;
+}
+
+export const parseBasicArgs = (argv: readonly string[], defaults: BasicGenOptions, usage: string): BasicGenOptions => {
+  let { seed, out, n, steps } = defaults;
+  const args = new Args(argv);
+  for (let a = args.next(); a !== undefined; a = args.next()) {
+    switch (a) {
+      case '--seed':
+        seed = args.seed();
+        break;
+      case '--out':
+        out = args.value();
+        break;
+      case '--n':
+        n = args.posInt();
+        break;
+      case '--steps':
+        steps = args.posInt();
+        break;
+      default:
+        throw new GenError(`unknown argument "${a}" (${usage})`);
+    }
+  }
+  return { seed, out, n, steps };
+};
+
+/** Run a generator's main: a GenError is printed as `<name>: <message>` and exits 1. */
+export const runGenerator = (name: string, main: () => void): void => {
+  try {
+    main();
+  } catch (e) {
+    if (e instanceof GenError) {
+      process.stderr.write(`${name}: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+};
+
+/**
+ * `quint <args>` in the project root; a failure (an invariant violation is one: a model bug) is a
+ * GenError with quint's first lines.
+ */
+export const runQuintOrFail = (root: string, args: readonly string[]): void => {
+  const bin = quintBin(root);
+  const r = spawnSync(bin, args, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.error) throw new GenError(`cannot run ${bin}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const msg = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => l.trim() !== '' && !l.includes('npm warn')).slice(0, 20).join('\n');
+    throw new GenError(`quint run failed (exit ${r.status}; an invariant violation means a model bug):\n${msg}`);
+  }
+};
+
+/** The files `trace_0.itf.json` … quint wrote into `out`, each rewritten by `normalize`. */
+export const normalizeAll = (out: string, n: number, normalize: (raw: string, file: string, i: number) => string): string[] => {
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = join(out, `trace_${i}.itf.json`);
+    if (!existsSync(f)) throw new GenError(`quint did not write ${f}`);
+    writeFileSync(f, normalize(readFileSync(f, 'utf8'), f, i));
+    files.push(f);
+  }
+  return files;
+};
+
+/** The output folder of a run (made if absent, its old `trace_<i>.itf.json` removed), after checking the seed. */
+export const prepareOut = (root: string, opts: Pick<BasicGenOptions, 'seed' | 'out'>): string => {
+  if (!SEED_RE.test(opts.seed)) throw new GenError(`the seed must be decimal or 0x-hex, got "${opts.seed}"`);
+  const out = isAbsolute(opts.out) ? opts.out : join(root, opts.out);
+  mkdirSync(out, { recursive: true });
+  for (const f of readdirSync(out)) if (/^trace_\d+\.itf\.json$/.test(f)) rmSync(join(out, f));
+  return out;
+};
+

@@ -17,13 +17,11 @@
  * traces after the first one. Use seeds far apart (random 48-bit values), never consecutive ones.
  * Trace i of a run does not depend on --n (it depends on --steps).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { packageRoot } from '../src/core/root.js';
 import { loadTraceText } from '../src/trace/load.js';
 import { replay } from '../src/trace/replay.js';
-import { Args, GenError, isMainScript, quintBin, render, SEED_RE, type Json } from './quint-tools.js';
+import { GenError, isMainScript, normalizeAll, prepareOut, parseBasicArgs, render, runGenerator, runQuintOrFail, type Json } from './quint-tools.js';
 
 export { GenError };
 
@@ -83,12 +81,8 @@ export const normalize = (raw: string, seed: string, index: number, root: string
 
 /** Run quint and write `trace_<i>.itf.json` (i = 0..n-1) into `out`; returns the written files. */
 export const generate = (opts: GenOptions): string[] => {
-  if (!SEED_RE.test(opts.seed)) throw new GenError(`the seed must be decimal or 0x-hex, got "${opts.seed}"`);
   const root = packageRoot();
-  const bin = quintBin(root);
-  const out = isAbsolute(opts.out) ? opts.out : join(root, opts.out);
-  mkdirSync(out, { recursive: true });
-  for (const f of readdirSync(out)) if (/^trace_\d+\.itf\.json$/.test(f)) rmSync(join(out, f));
+  const out = prepareOut(root, opts);
   const args = [
     'run',
     '--backend', 'typescript',
@@ -101,61 +95,19 @@ export const generate = (opts: GenOptions): string[] => {
     '--out-itf', join(out, 'trace_{seq}.itf.json'),
     join(root, MODEL),
   ];
-  const r = spawnSync(bin, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw new GenError(`cannot run ${bin}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const msg = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => l.trim() !== '' && !l.includes('npm warn')).slice(0, 20).join('\n');
-    throw new GenError(`quint run failed (exit ${r.status}; an invariant violation means a model bug):\n${msg}`);
-  }
-  const files: string[] = [];
-  for (let i = 0; i < opts.n; i++) {
-    const f = join(out, `trace_${i}.itf.json`);
-    if (!existsSync(f)) throw new GenError(`quint did not write ${f}`);
-    writeFileSync(f, normalize(readFileSync(f, 'utf8'), opts.seed, i, root));
-    files.push(f);
-  }
+  runQuintOrFail(root, args);
+  const files = normalizeAll(out, opts.n, (raw, _f, i) => normalize(raw, opts.seed, i, root));
   return files;
 };
 
-export const parseArgs = (argv: readonly string[]): GenOptions => {
-  let seed = DEFAULT_SEED;
-  let out = DEFAULT_OUT;
-  let n = DEFAULT_N;
-  let steps = DEFAULT_STEPS;
-  const args = new Args(argv);
-  for (let a = args.next(); a !== undefined; a = args.next()) {
-    switch (a) {
-      case '--seed':
-        seed = args.seed();
-        break;
-      case '--out':
-        out = args.value();
-        break;
-      case '--n':
-        n = args.posInt();
-        break;
-      case '--steps':
-        steps = args.posInt();
-        break;
-      default:
-        throw new GenError(`unknown argument "${a}" (usage: traces-gen [--seed S] [--out DIR] [--n N] [--steps K])`);
-    }
-  }
-  return { seed, out, n, steps };
-};
+export const parseArgs = (argv: readonly string[]): GenOptions =>
+  parseBasicArgs(argv, { seed: DEFAULT_SEED, out: DEFAULT_OUT, n: DEFAULT_N, steps: DEFAULT_STEPS }, 'usage: traces-gen [--seed S] [--out DIR] [--n N] [--steps K]');
 
 const isMain = isMainScript('traces-gen.js');
-if (isMain) {
-  try {
+if (isMain)
+  runGenerator('traces-gen', () => {
     const opts = parseArgs(process.argv.slice(2));
     const t0 = Date.now();
     const files = generate(opts);
     console.log(`traces-gen: ${files.length} traces × ${opts.steps} steps (seed ${opts.seed}) → ${opts.out} in ${Date.now() - t0} ms`);
-  } catch (e) {
-    if (e instanceof GenError) {
-      console.error(`traces-gen: ${e.message}`);
-      process.exit(1);
-    }
-    throw e;
-  }
-}
+  });

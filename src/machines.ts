@@ -4,7 +4,8 @@ import { coreMachine } from './consensus/core.js';
 import { subnetMachine } from './consensus/machine.js';
 import { ledgerMachine } from './ledger/machine.js';
 import { executionMachine } from './execution/machine.js';
-import { resolveExecutionArgs } from './execution/trace-files.js';
+import { resolveAbstractArgs, resolveExecutionArgs } from './execution/trace-files.js';
+import { abstractMachine } from './execution/abstract.js';
 
 export interface MachineEntry {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -23,4 +24,5 @@ export const MACHINES: Readonly<Record<string, MachineEntry>> = {
   consensus: { machine: subnetMachine, schema: 'consensus.schema.json' },
   consensus_core: { machine: coreMachine, schema: 'consensus_core.schema.json' },
   execution: { machine: executionMachine, schema: 'execution.schema.json', resolve: resolveExecutionArgs },
+  execution_abstract: { machine: abstractMachine, schema: 'execution_abstract.schema.json', resolve: resolveAbstractArgs },
 };

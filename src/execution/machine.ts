@@ -115,7 +115,7 @@ const SubmitCodec = Rec('SubmitIngress', {
 });
 
 /** A Wasm module, inline (hex) or — in trace files — by path and SHA-256 (resolved by the loader). */
-const WasmCodec = new t.Type<Uint8Array, ItfValue, unknown>(
+export const WasmCodec = new t.Type<Uint8Array, ItfValue, unknown>(
   'wasm',
   (u): u is Uint8Array => u instanceof Uint8Array,
   (u, c) => {

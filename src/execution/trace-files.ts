@@ -11,8 +11,13 @@ import { toHex } from '../core/bytes.js';
 
 export type Resolved = { readonly ok: unknown } | { readonly pointer: string; readonly message: string };
 
-export const resolveExecutionArgs = (tag: string, raw: unknown, dir: string): Resolved => {
-  if (tag !== 'InstallCode') return { ok: raw };
+export const resolveExecutionArgs = (tag: string, raw: unknown, dir: string): Resolved => (tag === 'InstallCode' ? resolveWasm(raw, dir) : { ok: raw });
+
+/** The same for the `execution_abstract` machine, whose `Init` names the universal canister's module. */
+export const resolveAbstractArgs = (tag: string, raw: unknown, dir: string): Resolved => (tag === 'Init' ? resolveWasm(raw, dir) : { ok: raw });
+
+/** An argument record's `wasm` given by path: read, checked against its SHA-256, inlined. */
+const resolveWasm = (raw: unknown, dir: string): Resolved => {
   const a = raw as { wasm?: { tag?: string; value?: { path?: string; sha256?: string } } };
   if (a.wasm?.tag !== 'Path') return { ok: raw };
   const { path, sha256: want } = a.wasm.value ?? {};

@@ -204,7 +204,7 @@ export const loadTraceText = (file: string, text: string): LoadedTrace | BadInpu
         }
         rawArgs = a.value;
         argsPtr = `${ptr}/value`;
-        if (entry.resolve !== undefined && i > 0) {
+        if (entry.resolve !== undefined) {
           const r = entry.resolve(tag, rawArgs, dirname(file));
           if (!('ok' in r)) return bad(`${argsPtr}${r.pointer}`, `${tag}: ${r.message}`);
           rawArgs = r.ok;
