@@ -171,7 +171,6 @@ interface MCtx {
   readonly canister: number;
   answered: boolean;
   outstanding: number;
-  lastTrap?: string;
   /** the real context's id while it is open */
   real?: number;
 }
@@ -294,9 +293,7 @@ const walk = (run: Run, roots: readonly Root[], ids: readonly Principal[], opts:
           : t.kind === 'missingMethod'
             ? { kind: 'reject', code: 5, err: 'IC0536' }
             : { kind: 'reply' };
-    } else if (trap !== undefined) {
-      ctx.lastTrap = trap;
-    } else if (!ctx.answered) {
+    } else if (trap === undefined && !ctx.answered) {
       answer = answerOfEnd(exec.block, trap);
     }
     const newCallbacks = after.callbacks
@@ -314,8 +311,9 @@ const walk = (run: Run, roots: readonly Root[], ids: readonly Principal[], opts:
     }
     for (const c of calls) cbCall.set(c.callback, { call: c.call, ctx });
     if (answer === undefined && !ctx.answered && ctx.outstanding === 0) {
-      // starved: the system answers with the last trap, or "did not reply"
-      const err = ctx.lastTrap ?? 'IC0506';
+      // starved: the system answers with the trap of the execution at hand, or "did not reply"
+      // (the replica decides by that execution's result; an earlier trap in the context does not count)
+      const err = trap ?? 'IC0506';
       answer = { kind: 'reject', code: rejectCodeOfErr(err), err };
     }
     if (answer !== undefined) ctx.answered = true;

@@ -21,7 +21,7 @@ import { record, replay } from '../src/trace/replay.js';
 import { fromJson, type ItfValue } from '../src/trace/itf.js';
 import { toHex } from '../src/core/bytes.js';
 import { abstractMachine } from '../src/execution/abstract.js';
-import { DEFAULT_N, DEFAULT_SEED, DEFAULT_STEPS, generate, generateRegression, REGRESSION, shrinkAgainst } from '../scripts/execution-traces-gen.js';
+import { DEFAULT_N, DEFAULT_SEED, DEFAULT_STEPS, generate, generateRegression, generateStarvedAfterTrap, REGRESSION, shrinkAgainst, STARVED_AFTER_TRAP } from '../scripts/execution-traces-gen.js';
 import { stopsWithOpenContexts } from '../scripts/execution-mutants.js';
 
 const ROOT = packageRoot();
@@ -83,10 +83,14 @@ describe('Quint model traces of the abstract execution behaviour (spec/quint/exe
         }
         for (const [, s] of st['status']!['#map']!) count(`status ${s.tag}`);
         for (const [, n] of st['open_contexts']!['#map']!) if (BigInt((n as { '#bigint': string })['#bigint']) > 0n) count('an open call context');
-        for (const [, i] of st['ingress']!['#map']!) count(`ingress ${i.tag}${i.tag === 'IRejected' ? ` ${(i.value as { '#bigint': string })['#bigint']}` : ''}`);
+        for (const [, i] of st['ingress']!['#map']!) {
+          const j = i.value as { code: { '#bigint': string }; class: string };
+          count(`ingress ${i.tag}${i.tag === 'IRejected' ? ` ${j.code['#bigint']}` : ''}`);
+          if (i.tag === 'IRejected') count(`reject class ${j.class}`);
+        }
       }
     }
-    for (const k of ['action ExecuteCall', 'action DeliverResponse', 'action StopCanister', 'action StartCanister', 'program ends Trap', 'program ends Silent', 'program with two calls', 'status Stopping', 'status Stopped', 'an open call context', 'ingress IReplied', 'ingress IRejected 4', 'ingress IRejected 5'])
+    for (const k of ['action ExecuteCall', 'action DeliverResponse', 'action StopCanister', 'action StartCanister', 'program ends Trap', 'program ends Silent', 'program with two calls', 'status Stopping', 'status Stopped', 'an open call context', 'ingress IReplied', 'ingress IRejected 4', 'ingress IRejected 5', 'reject class reject', 'reject class trap', 'reject class no_reply', 'reject class stopped'])
       expect(seen.get(k) ?? 0, k).toBeGreaterThan(0);
   });
 
@@ -101,6 +105,8 @@ describe('Quint model traces of the abstract execution behaviour (spec/quint/exe
     for (const f of fresh) expect(samePath(readFileSync(f, 'utf8')), `${basename(f)} is stale: run \`npm run traces:execution\``).toBe(samePath(readFileSync(join(COMMITTED, basename(f)), 'utf8')));
     const regression = generateRegression(committedFiles(), ROOT, join(out, 'regression.itf.json'));
     expect(samePath(readFileSync(regression, 'utf8')), `${REGRESSION} is stale: run \`npm run traces:execution\``).toBe(samePath(readFileSync(join(ROOT, REGRESSION), 'utf8')));
+    const starved = generateStarvedAfterTrap(ROOT, join(out, 'starved.itf.json'));
+    expect(samePath(readFileSync(starved, 'utf8')), `${STARVED_AFTER_TRAP} is stale: run \`npm run traces:execution\``).toBe(samePath(readFileSync(join(ROOT, STARVED_AFTER_TRAP), 'utf8')));
   });
 
   it('[EXE-ABSTRACT.1] fresh Quint traces from a random seed conform', () => {
@@ -162,19 +168,26 @@ describe('Quint model traces of the abstract execution behaviour (spec/quint/exe
     };
     const run = (prog: object) => [act('SubmitIngress', { id: 0, canister: 0, prog }), act('ExecuteIngress', { id: 0 })];
     const tail = [act('ExecuteCall', { from: 0, to: 1 }), act('DeliverResponse', { callback: 0 })];
-    const v = (mem0: number, ingress: string, value: number, status = 'Running') =>
+    const v = (mem0: number, ingress: string, value: unknown, status = 'Running') =>
       JSON.stringify({
         status: { '#map': [[{ '#bigint': '0' }, { tag: status, value: { '#tup': [] } }], [{ '#bigint': '1' }, { tag: 'Running', value: { '#tup': [] } }]] },
         mem: { '#map': [[{ '#bigint': '0' }, { '#bigint': String(mem0) }], [{ '#bigint': '1' }, { '#bigint': '0' }]] },
-        ingress: { '#map': [[{ '#bigint': '0' }, { tag: ingress, value: { '#bigint': String(value) } }]] },
+        ingress: { '#map': [[{ '#bigint': '0' }, { tag: ingress, value: typeof value === 'number' ? { '#bigint': String(value) } : value }]] },
       });
     // cleanupAfterTrapTest
-    expect(last([...run({ write: 0, calls: [call(leaf(1, 'Trap'), leaf(2, 'Silent'))], end: { tag: 'Silent', value: { '#tup': [] } } }), ...tail]).at(-1)).toBe(v(2, 'IRejected', 5));
+    expect(last([...run({ write: 0, calls: [call(leaf(1, 'Trap'), leaf(2, 'Silent'))], end: { tag: 'Silent', value: { '#tup': [] } } }), ...tail]).at(-1)).toBe(v(2, 'IRejected', { code: { '#bigint': '5' }, class: 'trap' }));
     // stopWaitsForContextsTest
     const stop = last([...run({ write: 1, calls: [call(leaf(0, 'Reply'), leaf(0, 'Silent'))], end: { tag: 'Silent', value: { '#tup': [] } } }), act('StopCanister', { canister: 0 }), ...tail]);
     expect(JSON.parse(stop.at(-3)!).status['#map'][0][1].tag).toBe('Stopping');
     expect(stop.at(-1)).toBe(v(1, 'IReplied', 1, 'Stopped'));
     // answerOnceTest
     expect(last([...run({ write: 1, calls: [call(leaf(2, 'Reply'), leaf(0, 'Silent'))], end: { tag: 'Reply', value: { '#tup': [] } } }), ...tail]).at(-1)).toBe(v(1, 'IReplied', 1));
+  });
+
+  it('[EXE-STARVED.1] regression found by the model: a context whose earlier callback trapped and whose last returns without answering is rejected as not replied', () => {
+    const t = load(join(ROOT, STARVED_AFTER_TRAP));
+    conform(t);
+    const last = statesOf(join(ROOT, STARVED_AFTER_TRAP)).at(-1)!;
+    expect(JSON.stringify(last['ingress'])).toContain('"class":"no_reply"');
   });
 });

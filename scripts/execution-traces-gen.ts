@@ -148,15 +148,49 @@ export const shrinkAgainst = (mutant: Mutant, file: string, out: string, root: s
     }
   }
   const trace = recordAll(init, actions) as Doc;
+  return finishRegression(trace, out, wasm, root, { shrunk_from: relative(root, file).split('\\').join('/'), caught_mutant: Object.keys(MUTANTS).find((k) => MUTANTS[k] === mutant) ?? 'mutant' });
+};
+
+/** A recorded regression with its module by path, its meta and the requirements its replay exercises. */
+const finishRegression = (trace: Doc, out: string, wasm: Uint8Array, root: string, meta: Record<string, Json>): string => {
   const module = { tag: 'Path', value: { path: relative(dirname(out), join(root, UNIVERSAL)).split('\\').join('/'), sha256: toHex(sha256(wasm)) } };
   const first = trace.states[0]!['last_action'] as { tag: string; value: Record<string, Json> };
   trace.states[0]!['last_action'] = { tag: first.tag, value: { ...first.value, wasm: module } };
   const l = loadTraceText(out, JSON.stringify(trace));
-  if (!l.ok) throw new GenError(`the shrunk trace is not valid: ${l.pointer}: ${l.message}`);
+  if (!l.ok) throw new GenError(`the regression is not valid: ${l.pointer}: ${l.message}`);
   const reqs = replay(abstractMachine, l).exercised.filter((q) => q.startsWith('EXE-'));
   const { 'format-description': _f, ...m } = trace['#meta'];
-  trace['#meta'] = { ...m, source: MODEL, requirements: reqs, shrunk_from: relative(root, file).split('\\').join('/'), caught_mutant: Object.keys(MUTANTS).find((k) => MUTANTS[k] === mutant) ?? 'mutant' };
+  trace['#meta'] = { ...m, source: MODEL, requirements: reqs, ...meta };
   return render(trace);
+};
+
+/**
+ * The counterexample the model's traces found in the machine (seed 0x1234567890, trace 0, step
+ * 34): a context whose first callback trapped and whose last returned without answering was
+ * rejected with the earlier trap, where the replica answers "did not reply" ([EXE-STARVED.1]).
+ * Shrunk by hand to its six actions; its views are the (fixed) reference's.
+ */
+export const STARVED_AFTER_TRAP = join('traces', 'execution', 'regressions', 'starved-after-trap.itf.json');
+
+export const generateStarvedAfterTrap = (root: string = packageRoot(), out: string = join(root, STARVED_AFTER_TRAP)): string => {
+  const wasm = readFileSync(join(root, UNIVERSAL));
+  const init = fromJson({ canisters: 2, wasm: { tag: 'Inline', value: toHex(wasm) } }) as ItfValue;
+  const end = (tag: string): Json => ({ tag, value: { '#tup': [] } });
+  const leaf = (write: number, e: string): Json => ({ write, end: end(e) });
+  const call = (onReply: string): Json => ({ callee: 1, prog: leaf(0, 'Reply'), on_reply: leaf(0, onReply), on_reject: leaf(0, 'Silent'), on_cleanup: leaf(0, 'Silent') });
+  const act = (tag: string, args: Json): RecordedAction => ({ tag, args: fromJson(args) as ItfValue });
+  const actions = [
+    act('SubmitIngress', { id: 0, canister: 0, prog: { write: 0, calls: [call('Trap'), call('Silent')], end: end('Silent') } }),
+    act('ExecuteIngress', { id: 0 }),
+    act('ExecuteCall', { from: 0, to: 1 }),
+    act('ExecuteCall', { from: 0, to: 1 }),
+    act('DeliverResponse', { callback: 0 }),
+    act('DeliverResponse', { callback: 1 }),
+  ];
+  const trace = recordAll(init, actions) as Doc | undefined;
+  if (trace === undefined) throw new GenError('the starved-after-trap regression has a step the reference does not take');
+  writeFileSync(out, finishRegression(trace, out, wasm, root, { found_by: 'traces:execution --seed 0x1234567890 --n 100 --steps 50 (trace 0, step 34)' }));
+  return out;
 };
 
 /** Write the committed regression: shrunk from the first committed trace the mutant gets wrong. */
@@ -181,5 +215,8 @@ if (isMainScript('execution-traces-gen.js'))
     const opts = parseArgs(process.argv.slice(2));
     const files = generate(opts);
     process.stdout.write(`wrote ${files.length} traces to ${dirname(files[0] ?? DEFAULT_OUT)}\n`);
-    if (opts.out === DEFAULT_OUT) process.stdout.write(`wrote the regression ${relative(packageRoot(), generateRegression(files))}\n`);
+    if (opts.out === DEFAULT_OUT) {
+      process.stdout.write(`wrote the regression ${relative(packageRoot(), generateRegression(files))}\n`);
+      process.stdout.write(`wrote the regression ${relative(packageRoot(), generateStarvedAfterTrap())}\n`);
+    }
   });

@@ -239,7 +239,31 @@ const memOf = (s: AbstractState, p: Principal): bigint => {
   return len === 0 ? 0n : memoryValue(w.stable.read(4, 1));
 };
 
-/** [EXE-ABSTRACT.1] the model's ingress messages: Received, Processing, IReplied(memory) or IRejected(code). */
+/**
+ * [EXE-ABSTRACT.1] the class of a reject, from its error code: the canister's own reject, a trap
+ * (an explicit trap, a contract violation such as a second reply), no reply, a callee stopping or
+ * stopped; any other error code is its own class (and so a divergence from the model).
+ */
+export const rejectClass = (errorCode: string): string => {
+  switch (errorCode) {
+    case '':
+      return 'reject';
+    case 'IC0502':
+    case 'IC0503':
+    case 'IC0504':
+      return 'trap';
+    case 'IC0506':
+      return 'no_reply';
+    case 'IC0508':
+      return 'stopped';
+    case 'IC0509':
+      return 'stopping';
+    default:
+      return errorCode;
+  }
+};
+
+/** [EXE-ABSTRACT.1] the model's ingress messages: Received, Processing, IReplied(memory) or IRejected({code, class}). */
 const ingressView = (s: AbstractState): ItfValue =>
   map(
     s.exec.ingress
@@ -251,7 +275,7 @@ const ingressView = (s: AbstractState): ItfValue =>
           case 'replied':
             return [k, variant('IReplied', memoryValue(st.reply))] as const;
           case 'rejected':
-            return [k, variant('IRejected', BigInt(st.code))] as const;
+            return [k, variant('IRejected', { code: BigInt(st.code), class: rejectClass(st.errorCode) })] as const;
           case 'received':
             return [k, variant('Received')] as const;
           default:

@@ -162,7 +162,19 @@ const finish = (s: ExecState, c: Canister, ctxId: number, r: ExecResult, bumpVer
   }
   // (a query run as an update was executed with persist = false: its state is the input's)
   const s1 = logExecution(applyOk(s, c, ctx, r.outcome, r.instructions, bumpVersion, instructionCharge), c.id.text, r.debugPrints);
-  return [settleContext(s1, ctxId, () => didNotReply(c.id.text)), report];
+  return [settleContext(forgetTrap(s1, ctxId), ctxId, () => didNotReply(c.id.text)), report];
+};
+
+/**
+ * [EXE-STARVED.1] an execution that did not trap: the context answers a starvation as not
+ * replied, whatever an earlier execution in it did (the replica decides by the result of the
+ * execution that left the context without outstanding calls).
+ */
+const forgetTrap = (s: ExecState, ctxId: number): ExecState => {
+  const ctx = s.contexts.get(ctxId);
+  if (ctx?.lastTrap === undefined) return s;
+  const { lastTrap: _, ...rest } = ctx;
+  return putContext(s, rest);
 };
 
 /** Execute a response: the reply or reject callback, then cleanup if it trapped ([EXE-EXEC-RESPONSE.1]). */
@@ -184,7 +196,7 @@ export const executeResponse = (s: ExecState, m: Extract<Message, { kind: 'respo
   const ctx = { ...ctx0, outstanding: ctx0.outstanding - 1 };
   let st = putContext(s0b, ctx);
   // a callback that cannot run keeps only the base fee of its prepaid execution
-  if (c.wasm === undefined) return [refundUnused(settleContext(st, ctx.id, () => didNotReply(c.id.text)), c.id.text, prepaid, 0n), NO_REPORT];
+  if (c.wasm === undefined) return [refundUnused(settleContext(forgetTrap(st, ctx.id), ctx.id, () => didNotReply(c.id.text)), c.id.text, prepaid, 0n), NO_REPORT];
   const isReply = m.response.kind === 'reply';
   const fn = isReply ? cb.reply : cb.reject;
   const r = run(st, c, c.wasm, {
