@@ -26,7 +26,7 @@ import { stopsWithOpenContexts } from '../scripts/execution-mutants.js';
 
 const ROOT = packageRoot();
 const COMMITTED = join(ROOT, 'traces', 'execution', 'quint');
-const VIEW = ['status', 'mem', 'ingress', 'open_contexts'];
+const VIEW = ['status', 'mem', 'ingress', 'open_contexts', 'time'];
 const byNumber = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 const committedFiles = (): string[] =>
   readdirSync(COMMITTED)
@@ -90,7 +90,7 @@ describe('Quint model traces of the abstract execution behaviour (spec/quint/exe
         }
       }
     }
-    for (const k of ['action ExecuteCall', 'action DeliverResponse', 'action StopCanister', 'action StartCanister', 'program ends Trap', 'program ends Silent', 'program with two calls', 'status Stopping', 'status Stopped', 'an open call context', 'ingress IReplied', 'ingress IRejected 4', 'ingress IRejected 5', 'reject class reject', 'reject class trap', 'reject class no_reply', 'reject class stopped'])
+    for (const k of ['action AdvanceTime', 'action ExecuteCall', 'action DeliverResponse', 'action StopCanister', 'action StartCanister', 'program ends Trap', 'program ends Silent', 'program with two calls', 'status Stopping', 'status Stopped', 'an open call context', 'ingress IReplied', 'ingress IRejected 4', 'ingress IRejected 5', 'reject class reject', 'reject class trap', 'reject class no_reply', 'reject class stopped'])
       expect(seen.get(k) ?? 0, k).toBeGreaterThan(0);
   });
 
@@ -149,16 +149,16 @@ describe('Quint model traces of the abstract execution behaviour (spec/quint/exe
     expect(t.steps.map((s) => s.tag)).toEqual(['Init', 'SubmitIngress', 'ExecuteIngress', 'StopCanister']);
   });
 
-  it('[EXE-CLEANUP.1] [EXE-STOP.1] [EXE-ANSWER-ONCE.1] the model\'s own tests pass (quint test), and the universal canisters do the same', () => {
+  it('[EXE-CLEANUP.1] [EXE-STOP.1] [EXE-ANSWER-ONCE.1] [CYC-REFUND.1] the model\'s own tests pass (quint test), and the universal canisters do the same', () => {
     const bin = join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'quint.cmd' : 'quint');
     const r = spawnSync(bin, ['test', '--backend', 'typescript', '--main', 'execution_k2', join(ROOT, 'spec', 'quint', 'execution.qnt')], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status, `quint test:\n${r.stdout}${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/3 passing/);
+    expect(r.stdout).toMatch(/4 passing/);
     // the same three runs on the machine
     const wasm = readFileSync(join(ROOT, 'traces', 'execution', 'modules', 'universal.wasm'));
     const init = fromJson({ canisters: 2, wasm: { tag: 'Inline', value: toHex(wasm) } }) as ItfValue;
-    const leaf = (write: number, end: string) => ({ write, end: { tag: end, value: { '#tup': [] } } });
-    const call = (onReply: object, onCleanup: object) => ({ callee: 1, prog: leaf(0, 'Reply'), on_reply: onReply, on_reject: leaf(0, 'Silent'), on_cleanup: onCleanup });
+    const leaf = (write: number, end: string, more: object = {}) => ({ write, end: { tag: end, value: { '#tup': [] } }, accept: false, write_refund: false, ...more });
+    const call = (onReply: object, onCleanup: object, more: object = {}) => ({ callee: 1, cycles: 0, prog: leaf(0, 'Reply'), on_reply: onReply, on_reject: leaf(0, 'Silent'), on_cleanup: onCleanup, ...more });
     const act = (tag: string, args: object) => ({ tag, args: fromJson(args) as ItfValue });
     const last = (actions: ReturnType<typeof act>[]) => {
       const { trace } = record(abstractMachine, init, actions);
@@ -180,6 +180,13 @@ describe('Quint model traces of the abstract execution behaviour (spec/quint/exe
     const stop = last([...run({ write: 1, calls: [call(leaf(0, 'Reply'), leaf(0, 'Silent'))], end: { tag: 'Silent', value: { '#tup': [] } } }), act('StopCanister', { canister: 0 }), ...tail]);
     expect(JSON.parse(stop.at(-3)!).status['#map'][0][1].tag).toBe('Stopping');
     expect(stop.at(-1)).toBe(v(1, 'IReplied', 1, 'Stopped'));
+    // refundTest: 2 cycles attached come back unless the callee accepts them
+    const refund = leaf(0, 'Silent', { write_refund: true });
+    const silent = { tag: 'Silent', value: { '#tup': [] } };
+    const r1 = last([...run({ write: 1, calls: [call(refund, leaf(0, 'Silent'), { cycles: 2 })], end: silent }), ...tail]);
+    expect(JSON.parse(r1.at(-1)!).mem['#map'][0][1]).toEqual({ '#bigint': '2' });
+    const r2 = last([...run({ write: 1, calls: [call(refund, leaf(0, 'Silent'), { cycles: 2, prog: leaf(0, 'Reply', { accept: true }) })], end: silent }), ...tail]);
+    expect(JSON.parse(r2.at(-1)!).mem['#map'][0][1]).toEqual({ '#bigint': '0' });
     // answerOnceTest
     expect(last([...run({ write: 1, calls: [call(leaf(2, 'Reply'), leaf(0, 'Silent'))], end: { tag: 'Reply', value: { '#tup': [] } } }), ...tail]).at(-1)).toBe(v(1, 'IReplied', 1));
   });

@@ -46,7 +46,7 @@ const RUN = ['--main', 'execution_k2', '--invariant', 'inv'];
 export const UNIVERSAL = join('traces', 'execution', 'modules', 'universal.wasm');
 
 /** Variables written to the trace files, in this order; the others are the model's internals. */
-export const KEPT_VARS = ['last_action', 'status', 'mem', 'ingress', 'open_contexts'];
+export const KEPT_VARS = ['last_action', 'status', 'mem', 'ingress', 'open_contexts', 'time'];
 
 export type GenOptions = BasicGenOptions;
 
@@ -176,8 +176,8 @@ export const generateStarvedAfterTrap = (root: string = packageRoot(), out: stri
   const wasm = readFileSync(join(root, UNIVERSAL));
   const init = fromJson({ canisters: 2, wasm: { tag: 'Inline', value: toHex(wasm) } }) as ItfValue;
   const end = (tag: string): Json => ({ tag, value: { '#tup': [] } });
-  const leaf = (write: number, e: string): Json => ({ write, end: end(e) });
-  const call = (onReply: string): Json => ({ callee: 1, prog: leaf(0, 'Reply'), on_reply: leaf(0, onReply), on_reject: leaf(0, 'Silent'), on_cleanup: leaf(0, 'Silent') });
+  const leaf = (write: number, e: string): Json => ({ write, end: end(e), accept: false, write_refund: false });
+  const call = (onReply: string): Json => ({ callee: 1, cycles: 0, prog: leaf(0, 'Reply'), on_reply: leaf(0, onReply), on_reject: leaf(0, 'Silent'), on_cleanup: leaf(0, 'Silent') });
   const act = (tag: string, args: Json): RecordedAction => ({ tag, args: fromJson(args) as ItfValue });
   const actions = [
     act('SubmitIngress', { id: 0, canister: 0, prog: { write: 0, calls: [call('Trap'), call('Silent')], end: end('Silent') } }),

@@ -28,9 +28,15 @@ export type End = 'Reply' | 'Reject' | 'Trap' | 'Silent';
 export interface Leaf {
   readonly write: number;
   readonly end: End;
+  /** a callee accepts every cycle attached to its call ([CYC-SYSAPI.1]) */
+  readonly accept: boolean;
+  /** a reply or reject callback writes the cycles refunded to it ([CYC-REFUND.1]) */
+  readonly write_refund: boolean;
 }
 export interface Call {
   readonly callee: number;
+  /** cycles attached to the call */
+  readonly cycles: number;
   readonly prog: Leaf;
   readonly on_reply: Leaf;
   readonly on_reject: Leaf;
@@ -47,19 +53,29 @@ export interface Program {
 /** The reject message of a model `Reject`. */
 export const REJECT_MESSAGE = 'abstract reject';
 
-/** [EXE-ABSTRACT.1] a model program as universal canister byte code. */
-export const encodeProgram = (p: Program, canisters: readonly Principal[]): Prog => {
+/** Where a program runs: what of the System API it may use. */
+export type Role = 'ingress' | 'callee' | 'callback' | 'cleanup';
+
+/**
+ * [EXE-ABSTRACT.1] a model program as universal canister byte code: a callee's `accept` is
+ * `msg_cycles_accept`; a callback's `write_refund` stores `msg_cycles_refunded` (8 bytes, little
+ * endian: its first byte is the model's value); each only where its role offers it.
+ */
+export const encodeProgram = (p: Program & Partial<Pick<Leaf, 'accept' | 'write_refund'>>, canisters: readonly Principal[], role: Role = 'ingress'): Prog => {
   let u = prog();
+  if (role === 'callee' && p.accept === true) u = u.pushI64(1_000_000n).msgCyclesAccept().drop();
   if (p.write > 0) u = u.pushBytes(Uint8Array.of(p.write)).setStableGlobal();
+  if (role === 'callback' && p.write_refund === true) u = u.msgCyclesRefunded().i64ToBlob().setStableGlobal();
   for (const c of p.calls)
     u = u
       .callSimple({
         callee: canisters[c.callee]!.bytes,
         method: 'update',
-        arg: encodeProgram(leafProgram(c.prog), canisters).build(),
-        onReply: encodeProgram(leafProgram(c.on_reply), canisters),
-        onReject: encodeProgram(leafProgram(c.on_reject), canisters),
-        onCleanup: encodeProgram(leafProgram(c.on_cleanup), canisters),
+        arg: encodeProgram(leafProgram(c.prog), canisters, 'callee').build(),
+        onReply: encodeProgram(leafProgram(c.on_reply), canisters, 'callback'),
+        onReject: encodeProgram(leafProgram(c.on_reject), canisters, 'callback'),
+        onCleanup: encodeProgram(leafProgram(c.on_cleanup), canisters, 'cleanup'),
+        ...(c.cycles > 0 ? { cycles: BigInt(c.cycles) } : {}),
       })
       .drop();
   switch (p.end) {
@@ -73,7 +89,7 @@ export const encodeProgram = (p: Program, canisters: readonly Principal[]): Prog
       return u;
   }
 };
-const leafProgram = (l: Leaf): Program => ({ write: l.write, calls: [], end: l.end });
+const leafProgram = (l: Leaf): Program & Pick<Leaf, 'accept' | 'write_refund'> => ({ write: l.write, calls: [], end: l.end, accept: l.accept, write_refund: l.write_refund });
 
 /** The model's memory value: the stable global's one byte, 0 when empty. */
 export const memoryValue = (global: Uint8Array): bigint => (global.length === 0 ? 0n : BigInt(global[0]!));
@@ -119,7 +135,7 @@ const encodeMgmt = (method: keyof typeof METHODS, arg: unknown): Uint8Array => n
 
 /** [EXE-ABSTRACT.1] K universal canisters, created and installed by the user, all running. */
 export const initAbstract = (cfg: AbstractInit): E.Either<{ code: string; message: string }, AbstractState> => {
-  const base = initExec({ subnet: 'application', time: 1_620_328_630_000_000_000n });
+  const base = initExec({ subnet: 'application', time: T0 });
   if (E.isLeft(base)) return base;
   let s = base.right;
   const canisters: Principal[] = [];
@@ -190,6 +206,16 @@ const deliverResponse = (s: AbstractState, a: { callback: bigint }) => {
   return execute(s, message, `the response to callback ${a.callback}`);
 };
 
+/** The machine's time when the model's starts. */
+export const T0 = 1_620_328_630_000_000_000n;
+const SECOND = 1_000_000_000n;
+
+/** [EXE-TIME.1] time moves forward by whole seconds. */
+const advance = (s: AbstractState, a: { seconds: bigint }): Result<AbstractState, null, never> => {
+  const r = R.advanceTime(s.exec, { now: s.exec.time + a.seconds * SECOND });
+  return E.isLeft(r) ? notEnabled('EXE-TIME.1', 'time cannot move') : step(s, r.right.state);
+};
+
 /** [EXE-STOP.1] [EXE-START.1] the user's stop_canister or start_canister, executed at once. */
 const controlStatus = (method: 'stop_canister' | 'start_canister') => (s: AbstractState, a: { canister: bigint }) => {
   const c = canister(s, a.canister);
@@ -219,8 +245,8 @@ const Value = new t.Type<number, ItfValue, unknown>(
   },
   (n) => BigInt(n),
 );
-const LeafCodec = Rec('Leaf', { write: Value, end: EndCodec });
-const CallCodec = Rec('Call', { callee: SmallNat, prog: LeafCodec, on_reply: LeafCodec, on_reject: LeafCodec, on_cleanup: LeafCodec });
+const LeafCodec = Rec('Leaf', { write: Value, end: EndCodec, accept: t.boolean, write_refund: t.boolean });
+const CallCodec = Rec('Call', { callee: SmallNat, cycles: SmallNat, prog: LeafCodec, on_reply: LeafCodec, on_reject: LeafCodec, on_cleanup: LeafCodec });
 const ProgramCodec = Rec('Prog', { write: Value, calls: t.array(CallCodec), end: EndCodec });
 
 const act = <A>(rule: (s: AbstractState, a: A) => Result<AbstractState, null, never>, args: t.Decoder<unknown, A>, reqs: string[]): AnyActionSpec<AbstractState> =>
@@ -314,17 +340,19 @@ export const abstractMachine: Machine<AbstractState, AbstractInit> = {
   actions: {
     SubmitIngress: act(submit as never, Rec('SubmitIngress', { id: Nat, canister: Nat, prog: ProgramCodec }) as never, ['EXE-INGRESS-SUBMIT.1', 'EXE-ABSTRACT.1']),
     ExecuteIngress: act(executeIngress, Rec('ExecuteIngress', { id: Nat }) as never, ['EXE-EXECUTE.1', 'EXE-EXEC-CALL.1']),
-    ExecuteCall: act(executeCall, Rec('ExecuteCall', { from: Nat, to: Nat }) as never, ['EXE-EXECUTE.1', 'EXE-EXEC-CALL.1', 'EXE-ORDER.1']),
-    DeliverResponse: act(deliverResponse, Rec('DeliverResponse', { callback: Nat }) as never, ['EXE-EXECUTE.1', 'EXE-EXEC-RESPONSE.1', 'EXE-CLEANUP.1']),
+    ExecuteCall: act(executeCall, Rec('ExecuteCall', { from: Nat, to: Nat }) as never, ['EXE-EXECUTE.1', 'EXE-EXEC-CALL.1', 'EXE-ORDER.1', 'CYC-SYSAPI.1']),
+    DeliverResponse: act(deliverResponse, Rec('DeliverResponse', { callback: Nat }) as never, ['EXE-EXECUTE.1', 'EXE-EXEC-RESPONSE.1', 'EXE-CLEANUP.1', 'CYC-REFUND.1']),
     StopCanister: act(controlStatus('stop_canister'), Rec('StopCanister', { canister: Nat }) as never, ['EXE-STOP.1']),
     StartCanister: act(controlStatus('start_canister'), Rec('StartCanister', { canister: Nat }) as never, ['EXE-START.1']),
+    AdvanceTime: act(advance, Rec('AdvanceTime', { seconds: Nat }) as never, ['EXE-TIME.1']),
   },
   view: {
     status: (s) => byIndex(s, (p) => variant(statusName(s.exec.canisters.get(p.text)?.status ?? 'stopped'))),
     mem: (s) => byIndex(s, (p) => memOf(s, p)),
     ingress: ingressView,
     open_contexts: (s) => byIndex(s, (p) => BigInt(openContexts(s.exec, p.text))),
+    time: (s) => (s.exec.time - T0) / SECOND,
   },
-  viewReqs: { status: ['EXE-STOP.1', 'EXE-STOPPED-IDLE.1'], mem: ['EXE-TRAP-ROLLBACK.1'], ingress: ['EXE-ANSWER-ONCE.1', 'EXE-STARVED.1', 'EXE-TRAP-ERROR.1', 'EXE-CALL-ADMISSION.1'], open_contexts: ['EXE-RESPONSE-MATCH.1'] },
+  viewReqs: { status: ['EXE-STOP.1', 'EXE-STOPPED-IDLE.1'], mem: ['EXE-TRAP-ROLLBACK.1'], ingress: ['EXE-ANSWER-ONCE.1', 'EXE-STARVED.1', 'EXE-TRAP-ERROR.1', 'EXE-CALL-ADMISSION.1'], open_contexts: ['EXE-RESPONSE-MATCH.1'], time: ['EXE-TIME.1'] },
   invariants,
 };
