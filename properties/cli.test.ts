@@ -147,6 +147,45 @@ describe('icspec replay', () => {
     expect(r.stdout).toContain('2 traces, 10 steps: 1 conform, 1 diverge, 0 bad input');
   });
 
+  it('[TRC-PARALLEL.1] replay on a pool of worker threads prints the same report, in the same order, with the same exit code', () => {
+    // good, diverging and malformed files, and committed traces of every machine
+    const args = [dir, join(ROOT, 'traces', 'execution', 'regressions'), join(ROOT, 'traces', 'consensus', 'regressions')];
+    const one = run('replay', ...args, '--jobs', '1');
+    const two = run('replay', ...args, '--jobs', '2');
+    expect(one.code).toBe(2);
+    expect(two.code).toBe(one.code);
+    expect(two.stdout).toBe(one.stdout);
+    expect(two.stderr).toBe(one.stderr);
+    expect(one.stdout).toMatch(/DIVERGENCE in .*diverges\.itf\.json/);
+    const json1 = run('replay', ...args, '--jobs', '1', '--json');
+    const json2 = run('replay', ...args, '--jobs', '2', '--json');
+    expect(json2.stdout).toBe(json1.stdout);
+    const bad = run('replay', dir, '--jobs', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--jobs must be at least 1/);
+  });
+
+  it('[TRC-SHARD.1] --shard i/n: the shards cover the files exactly once, and a bad shard is a usage error', () => {
+    const corpus = join(ROOT, 'traces');
+    const all = run('replay', corpus, '--json');
+    const names = (o: string): string[] => (JSON.parse(o) as { reports: Array<{ file: string }> }).reports.map((r) => r.file);
+    const whole = names(all.stdout);
+    const parts = [1, 2, 3].map((i) => run('replay', corpus, '--json', '--shard', `${i}/3`));
+    for (const p of parts) expect(p.code).toBe(0);
+    const shards = parts.map((p) => names(p.stdout));
+    expect(shards.flat().sort()).toEqual([...whole].sort());
+    expect(new Set(shards.flat()).size).toBe(whole.length);
+    // every third file, from the i-th
+    expect(shards[1]).toEqual(whole.filter((_f, k) => k % 3 === 1));
+    expect(lines(run('replay', corpus, '--shard', '2/3').stdout).at(-1)).toMatch(/\(shard 2\/3: \d+ of \d+ files\)$/);
+    for (const v of ['0/3', '4/3', '3', 'a/b']) {
+      const r = run('replay', corpus, '--shard', v);
+      expect(r.code, v).toBe(2);
+      expect(r.stderr).toMatch(/--shard needs i\/n with 1 ≤ i ≤ n/);
+      noStack(r.stderr);
+    }
+  });
+
   it('[TRC-BAD-INPUT.1] [TRC-RANGE.1] [TRC-MACHINE.1] [TRC-VOCAB.1] malformed files: exit 2, exactly one error line per file naming it and a JSON pointer; the other traces are still replayed', () => {
     const r = run('replay', dir, join(FIXTURES, 'bad-unknown-action.itf.json'));
     expect(r.code, r.stdout + r.stderr).toBe(2);

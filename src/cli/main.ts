@@ -10,7 +10,10 @@ import { fromHex, toHex } from '../core/bytes.js';
 import { isPrincipalError, parsePrincipal, principalClass, principalHex } from '../core/principal.js';
 import { accountIdBytes } from '../ledger/account.js';
 import { loadTrace, type BadInput } from '../trace/load.js';
-import { replay, type ReplayReport } from '../trace/replay.js';
+import type { ReplayReport } from '../trace/replay.js';
+import { availableParallelism } from 'node:os';
+import Tinypool from 'tinypool';
+import { replayFile, type FileResult } from './replay-worker.js';
 import { BadValue, configure, HelpShown, UsageError, valueOption } from './args.js';
 import { simulateCommand } from './simulate.js';
 import { costCommand, natural, oneOf } from './cost.js';
@@ -20,10 +23,13 @@ import { servePocketIc } from '../pocketic/server.js';
 
 /** The help of each command, in the order of the full help. */
 const USAGE = {
-  replay: `  icspec replay <file|dir>... [--json] [--no-invariants]
+  replay: `  icspec replay <file|dir>... [--json] [--no-invariants] [--jobs N] [--shard I/N]
       Replay ITF traces (*.itf.json; directories are searched recursively) against the
       reference. Prints a table of traces, steps and verdicts and, for each divergence,
       the step, action, path, expected vs actual and the requirement IDs involved.
+      --jobs N replays on N worker threads (default: one per core for a corpus of 32 MB or
+      more, else none); the report is the same, in the same order. --shard I/N replays only the I-th of N shares of the sorted files
+      (every N-th file from the I-th), so that N machines cover a corpus exactly once.
       Exit 0: all conform; 1: a divergence; 2: bad input (other traces are still replayed).`,
   principal: `  icspec principal <text|hex>
       Both forms of a principal and its class. Hex may be 0x-prefixed.`,
@@ -129,28 +135,71 @@ const collect = (paths: string[]): { files: string[]; missing: BadInput[] } => {
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
-const cmdReplay = (paths: readonly string[], { json, invariants }: { readonly json: boolean; readonly invariants: boolean }): number => {
+/** `--shard i/n`: 1 ≤ i ≤ n. */
+const shardArg = (v: string): { index: number; count: number } => {
+  const m = /^([0-9]+)\/([0-9]+)$/.exec(v);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count || count > 1_000_000) throw new BadValue(`--shard needs i/n with 1 ≤ i ≤ n, got "${v}"`);
+  return { index, count };
+};
+
+/** [TRC-SHARD.1] the files of shard i of n: every n-th of the sorted list, starting at the i-th. */
+export const shardOf = <T>(files: readonly T[], shard: { readonly index: number; readonly count: number } | undefined): T[] =>
+  shard === undefined ? [...files] : files.filter((_f, k) => k % shard.count === shard.index - 1);
+
+/**
+ * Replay the files, on a pool of worker threads when `jobs` > 1 ([TRC-PARALLEL.1]); the results
+ * come back in the order of the files, whatever order the workers finish in.
+ */
+const replayAll = async (files: readonly string[], invariants: boolean, jobs: number, tty: boolean): Promise<FileResult[]> => {
+  if (jobs <= 1 || files.length <= 1)
+    return files.map((f, k) => {
+      const r = replayFile(f, invariants, tty ? (i, n) => n > 2000 && i % 1000 === 0 && process.stderr.write(`\r[${k + 1}/${files.length}] ${f}: step ${i}/${n}`) : undefined);
+      if (tty) process.stderr.write('\r\x1b[K');
+      return r;
+    });
+  const pool = new Tinypool({ filename: new URL('./replay-worker.js', import.meta.url).href, minThreads: 1, maxThreads: Math.min(jobs, files.length) });
+  try {
+    let done = 0;
+    return await Promise.all(
+      files.map(async (file) => {
+        const r = (await pool.run({ file, invariants })) as FileResult;
+        if (tty) process.stderr.write(`\r[${++done}/${files.length}] replayed\x1b[K`);
+        return r;
+      }),
+    );
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[K');
+    await pool.destroy();
+  }
+};
+
+/**
+ * Without `--jobs`: a pool of one thread per core for a corpus of at least this many bytes, else
+ * the main thread alone. Measured on 2 cores: a worker's start (loading the reference) costs
+ * about what replaying 30 MB of ledger traces in one thread saves (20 MB: 2.5 s alone, 3.0 s on
+ * two threads; 40 MB: 3.7 s and 3.2 s; 97 MB: 8.2 s and 5.4 s).
+ */
+export const POOL_BYTES = 32 * 1024 * 1024;
+
+const cmdReplay = async (paths: readonly string[], { json, invariants, jobs: asked, shard }: { readonly json: boolean; readonly invariants: boolean; readonly jobs?: number; readonly shard?: { readonly index: number; readonly count: number } }): Promise<number> => {
   if (paths.length === 0) throw new UsageError('replay needs at least one file or directory');
-  const { files, missing } = collect([...paths]);
-  const bad: BadInput[] = [...missing];
+  const collected = collect([...paths]);
+  const files = shardOf(collected.files, shard);
+  const jobs = asked ?? (files.reduce((n, f) => n + statSync(f).size, 0) >= POOL_BYTES ? availableParallelism() : 1);
+  const bad: BadInput[] = [...collected.missing];
   const reports: ReplayReport[] = [];
   const tty = process.stderr.isTTY && !json;
   let totalSteps = 0;
-  files.forEach((f, k) => {
-    const t = loadTrace(f);
-    if (!t.ok) {
-      bad.push(t);
-      return;
+  for (const r of await replayAll(files, invariants, jobs, tty)) {
+    if ('bad' in r) {
+      bad.push(r.bad);
+      continue;
     }
-    const n = t.steps.length;
-    const r = replay(t.entry.machine, t, {
-      invariants,
-      onStep: tty && n > 2000 ? (i) => i % 1000 === 0 && process.stderr.write(`\r[${k + 1}/${files.length}] ${f}: step ${i}/${n}`) : undefined,
-    });
-    if (tty && n > 2000) process.stderr.write('\r\x1b[K');
-    totalSteps += n;
-    reports.push(r);
-  });
+    totalSteps += r.steps;
+    reports.push(r.report);
+  }
   const diverged = reports.filter((r) => r.divergence);
   if (json) {
     out(JSON.stringify({ traces: reports.length, steps: totalSteps, conforming: reports.length - diverged.length, diverging: diverged.length, badInput: bad, reports }, null, 2));
@@ -171,7 +220,7 @@ const cmdReplay = (paths: readonly string[], { json, invariants }: { readonly js
     }
     for (const r of reports) if (r.ignored.length) out(`note: ${r.file}: variables not compared (unknown to ${r.machine}): ${r.ignored.join(', ')}`);
     out('');
-    out(`${reports.length} traces, ${totalSteps} steps: ${reports.length - diverged.length} conform, ${diverged.length} diverge, ${bad.length} bad input`);
+    out(`${reports.length} traces, ${totalSteps} steps: ${reports.length - diverged.length} conform, ${diverged.length} diverge, ${bad.length} bad input${shard !== undefined ? ` (shard ${shard.index}/${shard.count}: ${files.length} of ${collected.files.length} files)` : ''}`);
   }
   for (const b of bad) err(`error: ${b.file}: ${b.pointer || '/'}: ${b.message}`);
   return bad.length ? 2 : diverged.length ? 1 : 0;
@@ -336,7 +385,11 @@ const program = (argv: readonly string[], setExitCode: (code: number) => void): 
       .argument('[paths...]')
       .option('--json', 'print the report as JSON')
       .option('--no-invariants', 'do not check the invariants after each step')
-      .action((paths: string[], o: { json?: boolean; invariants: boolean }) => setExitCode(cmdReplay(paths, { json: o.json === true, invariants: o.invariants }))),
+      .addOption(valueOption('--jobs <n>', 'worker threads (default: one per core for 32 MB of traces or more)', natural('--jobs', 1n), '--jobs needs a number'))
+      .addOption(valueOption('--shard <i/n>', 'replay the i-th of n shares of the files', shardArg, '--shard needs i/n'))
+      .action(async (paths: string[], o: { json?: boolean; invariants: boolean; jobs?: bigint; shard?: { index: number; count: number } }) =>
+        setExitCode(await cmdReplay(paths, { json: o.json === true, invariants: o.invariants, ...(o.jobs !== undefined ? { jobs: Number(o.jobs) } : {}), ...(o.shard !== undefined ? { shard: o.shard } : {}) })),
+      ),
   );
   root.addCommand(
     configure(new Command('principal'), { help: helpOf('principal') })
