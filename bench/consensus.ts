@@ -21,6 +21,8 @@ const argv = new Map(
   }),
 );
 const REPS = Number(argv.get('reps') ?? 3);
+/** `--scale=0.2`: a fifth of each case's rounds (for `npm run bench -- --quick`) */
+const SCALE = Number(argv.get('scale') ?? 1);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -43,6 +45,8 @@ const CASES: readonly Case[] = [
   { name: 'n40', nodes: 40, faulty: 0, rounds: 60, ingress: 0 },
 ];
 
+const roundsOf = (c: Case): number => Math.max(10, Math.round(c.rounds * SCALE));
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const runCase = (c: Case) => {
@@ -59,7 +63,7 @@ const runCase = (c: Case) => {
       peakRss = Math.max(peakRss, m.rss);
     };
     const t0 = performance.now();
-    res = simulate({ ...defaultSimOptions, nodes: c.nodes, faulty: c.faulty, rounds: c.rounds, seed: 1 + rep, ingressPerSecond: c.ingress, strategy: c.strategy ?? 'honest', onProgress: sample });
+    res = simulate({ ...defaultSimOptions, nodes: c.nodes, faulty: c.faulty, rounds: roundsOf(c), seed: 1 + rep, ingressPerSecond: c.ingress, strategy: c.strategy ?? 'honest', onProgress: sample });
     walls.push(performance.now() - t0);
     sample();
     if (!res.safety.held) throw new Error(`${c.name}: safety violated`);
@@ -88,7 +92,7 @@ const runCase = (c: Case) => {
 const main = () => {
   const results: Record<string, ReturnType<typeof runCase>> = {};
   for (const c of CASES) {
-    log(`consensus bench: ${c.name} (${c.rounds} rounds × ${REPS})`);
+    log(`consensus bench: ${c.name} (${roundsOf(c)} rounds × ${REPS})`);
     results[c.name] = runCase(c);
     log(`  ${JSON.stringify(results[c.name])}`);
   }
