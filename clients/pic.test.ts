@@ -152,4 +152,30 @@ describe('PicJS against icspec pocket-ic', () => {
       await mine.tearDown();
     }
   });
+
+  it('[PIC-LIVE.1] a gateway does not move an instance that is not live, and a gateway that cannot listen is a clear error that leaves nothing running', async () => {
+    const url = server.getUrl();
+    const mine = await PocketIc.create(url);
+    try {
+      const instances = (await (await fetch(`${url}/instances`)).json()) as string[];
+      const inst = instances.length - 1;
+      const gw = async (port?: number): Promise<Response> =>
+        fetch(`${url}/http_gateway`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ forward_to: { PocketIcInstance: inst }, ...(port !== undefined ? { port } : {}) }) });
+      const t0 = await mine.getTime();
+      // the PocketIC server's own port is taken
+      const taken = await gw(Number(new URL(url).port));
+      expect(taken.status).toBe(400);
+      expect(((await taken.json()) as { message: string }).message).toMatch(/cannot listen on port \d+: EADDRINUSE/);
+      const ok = await gw();
+      expect(ok.status).toBe(201);
+      const { Created } = (await ok.json()) as { Created: { instance_id: number; port: number } };
+      await new Promise((r) => setTimeout(r, 1300));
+      // neither the failed gateway nor the idle one ran rounds on the instance
+      expect(await mine.getTime()).toBe(t0);
+      expect((await fetch(`http://127.0.0.1:${Created.port}/api/v2/status`)).status).toBe(200);
+      await fetch(`${url}/http_gateway/${Created.instance_id}/stop`, { method: 'POST' });
+    } finally {
+      await mine.tearDown();
+    }
+  });
 });

@@ -128,7 +128,8 @@ export const shrinkAgainst = (mutant: Mutant, file: string, out: string, root: s
   const loaded = loadTrace(file);
   if (!loaded.ok) throw new GenError(`${file}: ${loaded.pointer}: ${loaded.message}`);
   const d = replay(mutant, loaded).divergence;
-  if (d === undefined) return undefined;
+  // (a mutant that diverges at init has nothing to shrink)
+  if (d === undefined || d.step === 0) return undefined;
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Doc;
   const wasm = readFileSync(join(root, UNIVERSAL));
   const init = fromJson({ canisters: (raw.states[0]!['last_action'] as { value: { canisters: Json } }).value.canisters, wasm: { tag: 'Inline', value: toHex(wasm) } }) as ItfValue;
@@ -147,7 +148,8 @@ export const shrinkAgainst = (mutant: Mutant, file: string, out: string, root: s
       }
     }
   }
-  const trace = recordAll(init, actions) as Doc;
+  const trace = recordAll(init, actions) as Doc | undefined;
+  if (trace === undefined || !catches(mutant, trace, out)) throw new GenError(`${file}: the prefix up to the mutant's divergence does not replay on the reference, or no longer catches the mutant`);
   return finishRegression(trace, out, wasm, root, { shrunk_from: relative(root, file).split('\\').join('/'), caught_mutant: Object.keys(MUTANTS).find((k) => MUTANTS[k] === mutant) ?? 'mutant' });
 };
 

@@ -144,7 +144,7 @@ const shardArg = (v: string): { index: number; count: number } => {
   return { index, count };
 };
 
-/** [TRC-SHARD.1] the files of shard i of n: every n-th of the sorted list, starting at the i-th. */
+/** [TRC-SHARD.1] the files of shard i of n: every n-th of the list, starting at the i-th. */
 export const shardOf = <T>(files: readonly T[], shard: { readonly index: number; readonly count: number } | undefined): T[] =>
   shard === undefined ? [...files] : files.filter((_f, k) => k % shard.count === shard.index - 1);
 

@@ -212,6 +212,8 @@ const SECOND = 1_000_000_000n;
 
 /** [EXE-TIME.1] time moves forward by whole seconds. */
 const advance = (s: AbstractState, a: { seconds: bigint }): Result<AbstractState, null, never> => {
+  // as in the model: time moves forward, by at least a second
+  if (a.seconds === 0n) return notEnabled('EXE-TIME.1', 'time moves by at least one second');
   const r = R.advanceTime(s.exec, { now: s.exec.time + a.seconds * SECOND });
   return E.isLeft(r) ? notEnabled('EXE-TIME.1', 'time cannot move') : step(s, r.right.state);
 };

@@ -36,7 +36,12 @@ export interface ServeOptions {
    * serve this machine instead of a new one of its own: its state (read and written in place) and
    * its subnet's keys
    */
-  readonly machine?: { readonly cell: { s: ExecState }; readonly keys: SubnetKeys };
+  readonly machine?: {
+    readonly cell: { s: ExecState };
+    readonly keys: SubnetKeys;
+    /** run one round of the machine its own way (default: the default scheduler at the wall clock) */
+    readonly round?: () => void;
+  };
   /** sign state roots on the main thread instead of a worker (as fast alone; slower under load) */
   readonly signInPlace?: boolean;
   /** told after each round: how long it took, and how many waiting calls it answered (for benchmarks) */
@@ -108,10 +113,17 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   let next: NodeJS.Timeout | undefined;
   const gap = opts.roundGapMs ?? DEFAULT_ROUND_GAP_MS;
   let lastEnd = 0;
-  const round = (): void => {
+  // the state last certified: a shared machine's own rounds are certified at the next idle tick
+  let certifiedState: ExecState | undefined;
+  const round = (execute = true): void => {
     next = undefined;
     const t0 = performance.now();
-    cell.s = runRound(cell.s, clock());
+    if (execute) {
+      // a shared machine runs its rounds its own way (a PocketIC instance: its time, its progress)
+      if (opts.machine?.round !== undefined) opts.machine.round();
+      else cell.s = runRound(cell.s, clock());
+    }
+    certifiedState = cell.s;
     const t1 = performance.now();
     const tree = stateTree(cell.s, keys, cell.s.time);
     const root = stateHash(tree);
@@ -138,10 +150,17 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
   const schedule = (): void => {
     next ??= setTimeout(round, Math.max(0, lastEnd + gap - performance.now()));
   };
-  const idle = setInterval(() => {
-    if (next === undefined) round();
-  }, 1000);
-  idle.unref();
+  // idle: a round every second keeps the certified time fresh; a shared machine is not moved,
+  // only its changes since the last certificate are certified
+  let idle: NodeJS.Timeout | undefined;
+  const startIdle = (): void => {
+    idle = setInterval(() => {
+      if (next !== undefined) return;
+      if (opts.machine === undefined) round();
+      else if (cell.s !== certifiedState) round(false);
+    }, 1000);
+    idle.unref();
+  };
 
   const handleCall = (req: Extract<HttpRequest, { method: string }>, effective: Principal, version: string): Out | Promise<Out> => {
     const r = submitIngress(cell.s, {
@@ -261,8 +280,10 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
 
   return new Promise((resolve, reject) => {
     const server: Server = createServer(handler);
-    server.once('error', reject);
+    // a port that cannot be used: nothing is left running
+    server.once('error', (e) => void signer.close().then(() => reject(e)));
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      startIdle();
       const addr = server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : (opts.port ?? 0);
       resolve({
@@ -272,7 +293,7 @@ export const serve = (opts: ServeOptions = {}): Promise<RunningServer> => {
         state: () => cell.s,
         close: () =>
           new Promise((finished) => {
-            clearInterval(idle);
+            if (idle !== undefined) clearInterval(idle);
             if (next !== undefined) clearTimeout(next);
             for (const w of waiters.splice(0)) w.resolve({ status: 202 });
             void signer.close();

@@ -63,9 +63,15 @@ export const rootSigner = (keys: Pick<SubnetKeys, 'secretKey'>, inPlace = false)
         worker.postMessage({ id, root });
       }),
     close: async () => {
+      // the signatures asked for so far come back first, in order; later ones are made in place
       const w = worker;
+      if (w === undefined) return;
+      await new Promise<void>((done) => {
+        if (waiting.size === 0) return done();
+        const check = setInterval(() => waiting.size === 0 && (clearInterval(check), done()), 5);
+      });
       worker = undefined;
-      if (w !== undefined) await w.terminate();
+      await w.terminate();
     },
   };
 };

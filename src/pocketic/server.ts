@@ -109,21 +109,29 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
   const now = (i: Instance): bigint => (i.time > i.s.time ? i.time : i.s.time);
 
   /** [PIC-LIVE.1] live: a round every 100 ms at the wall clock's time (never back). */
+  const liveTick = (i: Instance): void => {
+    const wall = BigInt(Date.now()) * 1_000_000n;
+    if (wall > now(i)) {
+      i.time = wall;
+      i.timeSet = true;
+    }
+    tick(i);
+    // a live instance keeps the server from its idle timeout
+    last = Date.now();
+  };
   const makeLive = (i: Instance): void => {
-    const liveTick = (): void => {
-      const wall = BigInt(Date.now()) * 1_000_000n;
-      if (wall > now(i)) {
-        i.time = wall;
-        i.timeSet = true;
-      }
-      tick(i);
-      // a live instance keeps the server from its idle timeout
-      last = Date.now();
-    };
     if (i.live !== undefined) return;
     // the first round at once: a client of the gateway takes its time from the next certificate
-    liveTick();
-    i.live = setInterval(liveTick, 100);
+    liveTick(i);
+    i.live = setInterval(() => {
+      try {
+        liveTick(i);
+      } catch (e) {
+        // a fault of icspec itself: the instance stops progressing, the server keeps serving
+        stopLive(i);
+        process.stderr.write(`icspec pocket-ic: instance progress stopped: ${(e as Error).message}\n`);
+      }
+    }, 100);
   };
   const stopLive = (i: Instance): void => {
     if (i.live !== undefined) clearInterval(i.live);
@@ -138,7 +146,13 @@ export const servePocketIc = (opts: { readonly port?: number; readonly host?: st
     const i = instances.get(id);
     if (i === undefined || i === 'deleted') return err(400, `Instance not found: ${id}`);
     const port = typeof body['port'] === 'number' ? body['port'] : 0;
-    const server = await serve({ machine: { cell: i, keys: i.keys }, port, host: '127.0.0.1' });
+    // the gateway's rounds are the instance's: at the wall clock when live, else as `tick`
+    let server: RunningServer;
+    try {
+      server = await serve({ machine: { cell: i, keys: i.keys, round: () => (i.live !== undefined ? liveTick(i) : tick(i)) }, port, host: '127.0.0.1' });
+    } catch (e) {
+      return err(400, `the HTTP gateway cannot listen on port ${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     const gid = nextGateway++;
     gateways.set(gid, { instance: id, server });
     return { status: 201, body: { Created: { instance_id: gid, port: server.port } } };
