@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../src/core/bytes.js';
 import { ANONYMOUS, MANAGEMENT_CANISTER, type Principal } from '../src/core/principal.js';
-import { toDfinity } from '../src/execution/candid.js';
+import { decodeArg, METHODS, toDfinity } from '../src/execution/candid.js';
 import { APPLICATION_SUBNET } from '../src/execution/config.js';
 import { errorCodeText, ErrorCode, rejectCodeOf, type ErrorCodeName } from '../src/execution/errors.js';
 import { advanceTime, executable, executeMessage, submitIngress } from '../src/execution/rules.js';
@@ -284,6 +284,21 @@ const settings = (o: Record<string, unknown>) => ({
 });
 
 describe('the management canister', () => {
+  it('[EXE-MGMT.1] a large argument is decoded once per message: the same value each time, and decoded afresh for another method or other bytes', () => {
+    const wasm = new Uint8Array(10_000).map((_, k) => k & 0xff);
+    const arg = new Uint8Array(IDL.encode([METHODS.install_code.arg!], [{ mode: { install: null }, canister_id: toDfinity(ANONYMOUS), wasm_module: wasm, arg: new Uint8Array(), sender_canister_version: [] }]));
+    const a = decodeArg('install_code', arg);
+    expect(decodeArg('install_code', arg)).toBe(a);
+    expect((a as { ok: { wasm_module: Uint8Array } }).ok.wasm_module).toEqual(wasm);
+    const copy = decodeArg('install_code', arg.slice());
+    expect(copy).not.toBe(a);
+    expect(copy).toEqual(a);
+    // the same bytes read as another method's argument: that method's own decoding
+    const status = decodeArg('canister_status', arg) as { ok: Record<string, unknown> };
+    expect(Object.keys(status.ok)).toEqual(['canister_id']);
+    expect(decodeArg('install_code', arg)).not.toBe(a);
+  });
+
   it('[EXE-CREATE.1] canisters get consecutive ids from the subnet range, starting at rwlgt-iiaaa-aaaaa-aaaaa-cai', () => {
     let s = subnet();
     const ids: string[] = [];

@@ -137,16 +137,28 @@ export type MethodName = keyof typeof METHODS;
 
 export const isMethod = (m: string): m is MethodName => Object.prototype.hasOwnProperty.call(METHODS, m);
 
-/** Decode a method's argument; a Candid error is the replica's `InvalidManagementPayload`. */
+/**
+ * Decode a method's argument; a Candid error is the replica's `InvalidManagementPayload`. The
+ * decoding of a large argument is remembered per argument (one message's bytes are decoded at
+ * induction, for routing and for execution: an `install_code` with a module of 250 KB took
+ * three decodings of several milliseconds each); the decoded value is never modified.
+ */
 export const decodeArg = (method: MethodName, bytes: Uint8Array): { ok: unknown } | { err: string } => {
+  const known = bytes.length >= MEMO_BYTES ? DECODED.get(bytes) : undefined;
+  if (known !== undefined && known.method === method) return known.result;
   const t = METHODS[method].arg;
+  let result: { ok: unknown } | { err: string };
   try {
     const v = IDL.decode(t === undefined ? [] : [t], bytes);
-    return { ok: t === undefined ? null : v[0] };
+    result = { ok: t === undefined ? null : v[0] };
   } catch (e) {
-    return { err: (e as Error).message };
+    result = { err: (e as Error).message };
   }
+  if (bytes.length >= MEMO_BYTES) DECODED.set(bytes, { method, result });
+  return result;
 };
+const MEMO_BYTES = 4096;
+const DECODED = new WeakMap<Uint8Array, { readonly method: MethodName; readonly result: { ok: unknown } | { err: string } }>();
 
 export const encodeRet = (method: MethodName, values: unknown[]): Uint8Array =>
   new Uint8Array(IDL.encode([...METHODS[method].ret] as IDL.Type[], values));
