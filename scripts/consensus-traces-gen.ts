@@ -30,7 +30,7 @@ import { isAbsolute, join } from 'node:path';
 import { packageRoot } from '../src/core/root.js';
 import { loadTraceText } from '../src/trace/load.js';
 import { replay } from '../src/trace/replay.js';
-import { Args, GenError, isMainScript, quintBin, render, SEED_RE, type Doc, type Json } from './quint-tools.js';
+import { GenError, isMainScript, parseBasicArgs, quintBin, render, runGenerator, SEED_RE, type Doc, type Json } from './quint-tools.js';
 
 export { GenError };
 
@@ -197,53 +197,34 @@ export const generate = (opts: GenOptions): string[] => {
 const USAGE = 'usage: consensus-traces-gen [--seed S] [--out DIR] [--n N] [--steps K] [--violation-seed S] [--no-violation] | --find-violation S [--samples M] [--steps K]';
 
 export const parseArgs = (argv: readonly string[]): GenOptions & { find?: string; samples: number; stepsGiven: boolean } => {
-  let seed = DEFAULT_SEED;
-  let out = DEFAULT_OUT;
-  let n = DEFAULT_N;
-  let steps = DEFAULT_STEPS;
-  let stepsGiven = false;
   let violation = true;
   let violationSeed = VIOLATION_SEED;
   let find: string | undefined;
   let samples = 5000;
-  const args = new Args(argv);
-  for (let a = args.next(); a !== undefined; a = args.next()) {
-    switch (a) {
-      case '--seed':
-        seed = args.seed();
-        break;
+  const basic = parseBasicArgs(argv, { seed: DEFAULT_SEED, out: DEFAULT_OUT, n: DEFAULT_N, steps: DEFAULT_STEPS }, USAGE, (flag, args) => {
+    switch (flag) {
       case '--violation-seed':
         violationSeed = args.seed();
-        break;
+        return true;
       case '--find-violation':
         find = args.seed();
-        break;
+        return true;
       case '--samples':
         samples = args.posInt();
-        break;
+        return true;
       case '--no-violation':
         violation = false;
-        break;
-      case '--out':
-        out = args.value();
-        break;
-      case '--n':
-        n = args.posInt();
-        break;
-      case '--steps':
-        steps = args.posInt();
-        stepsGiven = true;
-        break;
+        return true;
       default:
-        throw new GenError(`unknown argument "${a}" (${USAGE})`);
+        return false;
     }
-  }
-  return { seed, out, n, steps, violation, violationSeed, find, samples, stepsGiven };
+  });
+  return { ...basic, violation, violationSeed, find, samples, stepsGiven: argv.includes('--steps') };
 };
 
 const isMain = isMainScript('consensus-traces-gen.js');
-if (isMain) {
-  try {
+if (isMain)
+  runGenerator('consensus-traces-gen', () => {
     const opts = parseArgs(process.argv.slice(2));
     const t0 = Date.now();
     if (opts.find !== undefined) {
@@ -259,11 +240,4 @@ if (isMain) {
           ` → ${opts.out} (${files.length} files) in ${Date.now() - t0} ms`,
       );
     }
-  } catch (e) {
-    if (e instanceof GenError) {
-      console.error(`consensus-traces-gen: ${e.message}`);
-      process.exit(1);
-    }
-    throw e;
-  }
-}
+  });

@@ -67,7 +67,11 @@ export interface BasicGenOptions {
   readonly steps: number;
 }
 
-export const parseBasicArgs = (argv: readonly string[], defaults: BasicGenOptions, usage: string): BasicGenOptions => {
+/**
+ * Parse the basic flags over `defaults`; a generator with flags of its own reads them in `extra`
+ * (it answers whether it took the flag, reading any value from `args`).
+ */
+export const parseBasicArgs = (argv: readonly string[], defaults: BasicGenOptions, usage: string, extra?: (flag: string, args: Args) => boolean): BasicGenOptions => {
   let { seed, out, n, steps } = defaults;
   const args = new Args(argv);
   for (let a = args.next(); a !== undefined; a = args.next()) {
@@ -85,7 +89,7 @@ export const parseBasicArgs = (argv: readonly string[], defaults: BasicGenOption
         steps = args.posInt();
         break;
       default:
-        throw new GenError(`unknown argument "${a}" (${usage})`);
+        if (extra?.(a, args) !== true) throw new GenError(`unknown argument "${a}" (${usage})`);
     }
   }
   return { seed, out, n, steps };

@@ -9,13 +9,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { IDL } from '@dfinity/candid';
 import { notEnabled, ok, type ActionSpec, type AnyActionSpec, type Invariant, type Machine, type Result } from '../core/machine.js';
 import { MANAGEMENT_CANISTER, principalFromText, type Principal } from '../core/principal.js';
 import { Nat, Rec, SmallNat } from '../trace/codecs.js';
 import { map, variant, UNIT, type ItfValue } from '../trace/itf.js';
 import { prog, type Prog } from '../toolchain/universal.js';
-import { METHODS, toDfinity } from './candid.js';
+import { encodeArg, toDfinity } from './candid.js';
 import { executionMachine, installCodeArg, initExec, WasmCodec } from './machine.js';
 import { openContexts, pairQueue } from './ops.js';
 import * as R from './rules.js';
@@ -100,8 +99,6 @@ export interface AbstractState {
   readonly exec: ExecState;
   /** model canister k is this universal canister */
   readonly canisters: readonly Principal[];
-  /** the user: sender of the model's ingress messages and controller of every canister */
-  readonly user: Principal;
   /** the machine's callback id of each model callback, in the order both create them */
   readonly callbacks: readonly number[];
 }
@@ -111,7 +108,7 @@ export interface AbstractInit {
   readonly wasm: Uint8Array;
 }
 
-/** The user of the model: a self-authenticating-looking principal of its own. */
+/** The user of the model: the sender of its ingress messages and the controller of every canister. */
 export const USER = principalFromText('rrkah-fqaaa-aaaaa-aaaaq-cai') as Principal;
 
 const INGRESS_PREFIX = 'model-';
@@ -131,7 +128,6 @@ const runIngress = (s: ExecState, canister: Principal, method: string, arg: Uint
 /** The head message of a queue. */
 const messageOf = (s: ExecState, queue: string): number | undefined => s.queues.get(queue)?.[0];
 
-const encodeMgmt = (method: keyof typeof METHODS, arg: unknown): Uint8Array => new Uint8Array(IDL.encode([METHODS[method].arg!], [arg]));
 
 /** [EXE-ABSTRACT.1] K universal canisters, created and installed by the user, all running. */
 export const initAbstract = (cfg: AbstractInit): E.Either<{ code: string; message: string }, AbstractState> => {
@@ -140,7 +136,7 @@ export const initAbstract = (cfg: AbstractInit): E.Either<{ code: string; messag
   let s = base.right;
   const canisters: Principal[] = [];
   for (let k = 0; k < cfg.canisters; k++) {
-    const created = runIngress(s, MANAGEMENT_CANISTER, 'provisional_create_canister_with_cycles', encodeMgmt('provisional_create_canister_with_cycles', { amount: [], settings: [], specified_id: [], sender_canister_version: [] }), `init-create-${k}`);
+    const created = runIngress(s, MANAGEMENT_CANISTER, 'provisional_create_canister_with_cycles', encodeArg('provisional_create_canister_with_cycles', { amount: [], settings: [], specified_id: [], sender_canister_version: [] }), `init-create-${k}`);
     if (E.isLeft(created)) return E.left({ code: 'InitFailed', message: created.left });
     s = created.right;
     const id = principalFromText(s.canisterOrder[s.canisterOrder.length - 1]!) as Principal;
@@ -150,7 +146,7 @@ export const initAbstract = (cfg: AbstractInit): E.Either<{ code: string; messag
     if (s.canisters.get(id.text)?.wasm === undefined) return E.left({ code: 'InitFailed', message: `canister ${id.text} was not installed` });
     canisters.push(id);
   }
-  return E.right({ exec: s, canisters, user: USER, callbacks: [] });
+  return E.right({ exec: s, canisters, callbacks: [] });
 };
 
 // ---------------------------------------------------------------- actions
@@ -172,7 +168,7 @@ const submit = (s: AbstractState, a: { id: bigint; canister: bigint; prog: Progr
   const c = canister(s, a.canister);
   if (c === undefined) return notEnabled('EXE-ABSTRACT.1', `no model canister ${a.canister}`);
   for (const call of a.prog.calls) if (canister(s, BigInt(call.callee)) === undefined) return notEnabled('EXE-ABSTRACT.1', `no model canister ${call.callee}`);
-  const r = R.submitIngress(s.exec, { sender: s.user, canister: c, method: 'update', arg: encodeProgram(a.prog, s.canisters).build(), messageId: ingressId(a.id) });
+  const r = R.submitIngress(s.exec, { sender: USER, canister: c, method: 'update', arg: encodeProgram(a.prog, s.canisters).build(), messageId: ingressId(a.id) });
   return E.isLeft(r) ? notEnabled('EXE-INGRESS-SUBMIT.1', `the ingress message was refused: ${r.left.kind === 'NotEnabled' ? r.left.reason : r.left.error.message}`) : step(s, r.right.state);
 };
 
@@ -223,7 +219,7 @@ const controlStatus = (method: 'stop_canister' | 'start_canister') => (s: Abstra
   const c = canister(s, a.canister);
   if (c === undefined) return notEnabled('EXE-ABSTRACT.1', `no model canister ${a.canister}`);
   const n = s.exec.nextId;
-  const r = runIngress(s.exec, MANAGEMENT_CANISTER, method, encodeMgmt(method, { canister_id: toDfinity(c) }), `${method}-${n}`);
+  const r = runIngress(s.exec, MANAGEMENT_CANISTER, method, encodeArg(method, { canister_id: toDfinity(c) }), `${method}-${n}`);
   return E.isLeft(r) ? notEnabled('EXE-ABSTRACT.1', r.left) : step(s, r.right);
 };
 

@@ -137,6 +137,12 @@ export type MethodName = keyof typeof METHODS;
 
 export const isMethod = (m: string): m is MethodName => Object.prototype.hasOwnProperty.call(METHODS, m);
 
+/** Encode a method's argument (a value of its `ic.did` type). */
+export const encodeArg = (method: MethodName, arg: unknown): Uint8Array => {
+  const t = METHODS[method].arg;
+  return new Uint8Array(t === undefined ? IDL.encode([], []) : IDL.encode([t], [arg]));
+};
+
 /**
  * Decode a method's argument; a Candid error is the replica's `InvalidManagementPayload`. The
  * decoding of a large argument is remembered per argument (one message's bytes are decoded at

@@ -3,7 +3,6 @@
  * (`spec/schema/execution.schema.json`), its view and its invariants. `#meta.machine` is
  * `execution`.
  */
-import { IDL } from '@dfinity/candid';
 import { sha256 } from '@noble/hashes/sha2.js';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
@@ -16,7 +15,7 @@ import { Blob, List, Nat, Opt, PrincipalText, Rec, Tup2, U64 } from '../trace/co
 import { map, NONE, some, variant, type ItfValue } from '../trace/itf.js';
 import type { StepReport } from './canister.js';
 import { errorCodeText, type UserError } from './errors.js';
-import { METHODS, toDfinity } from './candid.js';
+import { encodeArg, toDfinity } from './candid.js';
 import { DEFAULT_SUBNET_SIZE, subnetConfig } from './config.js';
 import { costTable, U128_MAX, type SubnetKind } from '../cycles/table.js';
 import { USE_CASES } from '../cycles/account.js';
@@ -150,7 +149,7 @@ export const installCodeArg = (a: Pick<InstallArgs, 'canister' | 'mode' | 'wasm'
       : a.mode === 'upgrade_keep'
         ? { upgrade: [{ skip_pre_upgrade: [], wasm_memory_persistence: [{ keep: null }] }] }
         : { [a.mode]: null };
-  return new Uint8Array(IDL.encode([METHODS.install_code.arg], [{ mode, canister_id: toDfinity(a.canister), wasm_module: a.wasm, arg: a.arg, sender_canister_version: [] }]));
+  return encodeArg('install_code', { mode, canister_id: toDfinity(a.canister), wasm_module: a.wasm, arg: a.arg, sender_canister_version: [] });
 };
 
 /** [EXE-TRACE.1] InstallCode: an ingress call of `install_code` to the management canister. */
@@ -292,6 +291,7 @@ const invariants: readonly Invariant<ExecState>[] = [
     },
   },
   {
+    // [EXE-RESPONSE-MATCH.1] a context's outstanding calls are exactly its callbacks
     name: 'outstanding-calls-have-callbacks',
     req: 'EXE-STARVED.1',
     check: (s) => {

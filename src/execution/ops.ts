@@ -152,7 +152,10 @@ export const openContexts = (s: ExecState, canister: string): number => {
   return n;
 };
 
-/** A stopping canister with no open call contexts is stopped, and its stop requests are answered. */
+/**
+ * A stopping canister with no open call contexts is stopped, and its stop requests are answered;
+ * never before ([EXE-STOPPED-IDLE.1]).
+ */
 export const maybeStopped = (s: ExecState, canister: string): ExecState => {
   const c = s.canisters.get(canister);
   if (c === undefined || c.status !== 'stopping' || openContexts(s, canister) > 0) return s;

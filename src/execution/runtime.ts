@@ -488,6 +488,7 @@ const ic0Imports = (h: Host): Record<string, (...a: (number | bigint)[]) => numb
     },
     msg_reply: () => {
       G('msg_reply');
+      // [EXE-ANSWER-ONCE.1] a context answers once: a second reply or reject traps
       if (h.response !== undefined || h.in.alreadyReplied === true) violation('ic0.msg_reply: the call is already replied');
       const data = new Uint8Array(h.replySize);
       let o = 0;
