@@ -18,6 +18,7 @@ import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { decode, encodeWithSelfDescribedTag } from '@dfinity/cbor';
 import { isPrincipalError, principalFromText } from '../src/core/principal.js';
 import { packageRoot } from '../src/core/root.js';
+import { counterIdl } from '../clients/idl.js';
 import { lookup, type HashTree } from '../src/http/hash-tree.js';
 import { leb128, requestId } from '../src/http/request-id.js';
 
@@ -127,8 +128,6 @@ const main = async (): Promise<void> => {
     if (ok === undefined) seen.set(k, (ok = bls12_381.shortSignatures.verify(sig, bls12_381.shortSignatures.hash(msg), pk)));
     return ok;
   };
-  type I = { Service(f: object): unknown; Func(a: unknown[], r: unknown[], m: string[]): unknown; Nat: unknown };
-  const counterIdl = ({ IDL: X }: { IDL: I }): unknown => X.Service({ inc: X.Func([], [], []), get: X.Func([], [X.Nat], ['query']) });
   type Counter = { inc(): Promise<void>; get(): Promise<bigint> };
   const actors = await Promise.all(
     Array.from({ length: AGENTS }, async () =>

@@ -25,6 +25,7 @@ import { packageRoot } from '../src/core/root.js';
 import { DEFAULT_ROUND_GAP_MS, serve } from '../src/http/server.js';
 import { loadCanister } from '../src/toolchain/compile.js';
 import { environment, gitInfo } from './env.js';
+import { counterIdl, managementIdl } from '../clients/idl.js';
 
 const argv = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const AGENTS = Number(argv.get('agents') ?? 50);
@@ -61,15 +62,8 @@ const main = async (): Promise<void> => {
     },
   });
   const wasm = (await loadCanister('counter')).wasm;
-  type I = { Service(f: object): unknown; Func(a: unknown[], r: unknown[], m: string[]): unknown; Record(f: object): unknown; Variant(f: object): unknown; Opt(t: unknown): unknown; Vec(t: unknown): unknown; Nat: unknown; Nat8: unknown; Nat64: unknown; Null: unknown; Principal: unknown };
-  const mgmtIdl = ({ IDL: X }: { IDL: I }): unknown =>
-    X.Service({
-      provisional_create_canister_with_cycles: X.Func([X.Record({ amount: X.Opt(X.Nat), settings: X.Opt(X.Record({ controllers: X.Opt(X.Vec(X.Principal)) })), specified_id: X.Opt(X.Principal), sender_canister_version: X.Opt(X.Nat64) })], [X.Record({ canister_id: X.Principal })], []),
-      install_code: X.Func([X.Record({ mode: X.Variant({ install: X.Null, reinstall: X.Null }), canister_id: X.Principal, wasm_module: X.Vec(X.Nat8), arg: X.Vec(X.Nat8), sender_canister_version: X.Opt(X.Nat64) })], [], []),
-    });
-  const counterIdl = ({ IDL: X }: { IDL: I }): unknown => X.Service({ inc: X.Func([], [], []), get: X.Func([], [X.Nat], ['query']) });
   const admin = await HttpAgent.create({ host: srv.url, shouldFetchRootKey: true });
-  const ic = Actor.createActor(mgmtIdl, {
+  const ic = Actor.createActor(managementIdl, {
     agent: admin,
     canisterId: Principal.managementCanister(),
     callTransform: (_m: string, args: unknown[]) => ({ effectiveCanisterId: (args[0] as { canister_id?: unknown }).canister_id ?? Principal.fromText('rwlgt-iiaaa-aaaaa-aaaaa-cai') }),

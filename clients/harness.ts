@@ -5,6 +5,9 @@
 import { afterAll, beforeAll } from 'vitest';
 import { serve, type RunningServer } from '../src/http/server.js';
 import { loadCanister } from '../src/toolchain/compile.js';
+import type { Idl } from './idl.js';
+
+export { counterIdl, managementIdl } from './idl.js';
 
 /** A server for the suite (started before its tests, closed after), and the Motoko counter's and trapper's modules. */
 export const withServer = (seed: string): { readonly server: () => RunningServer; readonly counter: () => Uint8Array; readonly trapper: () => Uint8Array } => {
@@ -21,36 +24,6 @@ export const withServer = (seed: string): { readonly server: () => RunningServer
 /** Candid `()`. */
 export const EMPTY_ARGS = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 0]);
 
-/** The subset of IDL both clients' `IDL` objects offer. */
-interface Idl {
-  Service(fields: Record<string, unknown>): unknown;
-  Func(args: unknown[], ret: unknown[], modes: string[]): unknown;
-  Record(fields: Record<string, unknown>): unknown;
-  Variant(fields: Record<string, unknown>): unknown;
-  Opt(t: unknown): unknown;
-  Vec(t: unknown): unknown;
-  Nat: unknown;
-  Nat8: unknown;
-  Nat64: unknown;
-  Null: unknown;
-  Principal: unknown;
-}
-
-/** The two management methods the suites use, with their `ic.did` types. */
-export const managementIdl = ({ IDL: I }: { IDL: Idl }): unknown =>
-  I.Service({
-    provisional_create_canister_with_cycles: I.Func(
-      [I.Record({ amount: I.Opt(I.Nat), settings: I.Opt(I.Record({ controllers: I.Opt(I.Vec(I.Principal)) })), specified_id: I.Opt(I.Principal), sender_canister_version: I.Opt(I.Nat64) })],
-      [I.Record({ canister_id: I.Principal })],
-      [],
-    ),
-    install_code: I.Func(
-      [I.Record({ mode: I.Variant({ install: I.Null, reinstall: I.Null }), canister_id: I.Principal, wasm_module: I.Vec(I.Nat8), arg: I.Vec(I.Nat8), sender_canister_version: I.Opt(I.Nat64) })],
-      [],
-      [],
-    ),
-  });
-
 /** The Motoko trapper's interface, and a method it does not have. */
 export const trapperIdl = ({ IDL: I }: { IDL: Idl }): unknown =>
   I.Service({ set: I.Func([I.Nat], [], []), setThenTrap: I.Func([I.Nat], [], []), get: I.Func([], [I.Nat], ['query']), missing: I.Func([], [], []), missingQuery: I.Func([], [I.Nat], ['query']) });
@@ -63,8 +36,6 @@ export interface Trapper {
   missingQuery(): Promise<bigint>;
 }
 
-/** The Motoko counter's interface. */
-export const counterIdl = ({ IDL: I }: { IDL: Idl }): unknown => I.Service({ inc: I.Func([], [], []), get: I.Func([], [I.Nat], ['query']) });
 
 /** The management canister reached as dfx does: the effective canister is the one named, else the subnet's first. */
 export const effectiveOf = <P>(fromText: (t: string) => P) => (_method: string, args: unknown[]): { effectiveCanisterId: P } => ({
