@@ -4,6 +4,9 @@
  * benchmark with its measured value and whether it is met, and `all_met`), then the full report
  * of each benchmark (`ledger`, `consensus`, `execution`, `http`); progress goes to stderr.
  *
+ * A target that is not met carries `profiles`: CPU profiles of extra runs of the workload that
+ * misses it (top functions and sources by self time, GC share), which show where the time goes.
+ *
  * `npm run bench -- --quick`: the same with small sizes and one repetition, for a local check in
  * about a minute. Its figures are indicative only: the targets are judged on full runs
  * (`summary.quick` says which).
@@ -39,14 +42,24 @@ interface Target {
   readonly value: unknown;
   readonly target?: unknown;
   readonly met: boolean | undefined;
+  /** for a target not met: CPU profiles of the runs that explain the gap (bench/profile.ts) */
+  readonly profiles?: unknown;
 }
 
 /** Every benchmark's targets in one shape (they report them as a list, or as a map of named targets). */
 const targetsOf = (bench: string, report: Record<string, unknown>): Target[] => {
   const t = report['targets'];
-  if (Array.isArray(t)) return (t as Array<{ name: string; value: unknown; met: boolean | undefined }>).map((x) => ({ bench, name: x.name, value: x.value, met: x.met }));
+  if (Array.isArray(t))
+    return (t as Array<{ name: string; value: unknown; met: boolean | undefined; profiles?: unknown }>).map((x) => ({ bench, name: x.name, value: x.value, met: x.met, ...(x.profiles ? { profiles: x.profiles } : {}) }));
   if (t !== null && typeof t === 'object')
-    return Object.entries(t as Record<string, { target: unknown; measured: unknown; met: boolean }>).map(([name, x]) => ({ bench, name, value: x.measured, target: x.target, met: x.met }));
+    return Object.entries(t as Record<string, { target: unknown; measured: unknown; met: boolean; profiles?: unknown }>).map(([name, x]) => ({
+      bench,
+      name,
+      value: x.measured,
+      target: x.target,
+      met: x.met,
+      ...(x.profiles ? { profiles: x.profiles } : {}),
+    }));
   return [];
 };
 

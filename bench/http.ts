@@ -25,6 +25,7 @@ import { packageRoot } from '../src/core/root.js';
 import { DEFAULT_ROUND_GAP_MS, serve } from '../src/http/server.js';
 import { loadCanister } from '../src/toolchain/compile.js';
 import { environment, gitInfo } from './env.js';
+import { profileOf } from './profile.js';
 import { counterIdl, managementIdl } from '../clients/idl.js';
 
 const argv = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -75,19 +76,22 @@ const main = async (): Promise<void> => {
   const runs: Record<string, unknown> = {};
   let expected = 0n;
   const reader = Actor.createActor(counterIdl, { agent: admin, canisterId: canister_id }) as { get(): Promise<bigint> };
-  for (const mode of MODES) {
-    process.stderr.write(`[bench:http] ${mode}: ${AGENTS} agents × ${CALLS} updates, then queries (load generator in another process)\n`);
-    Object.assign(rounds, { count: 0, answered: 0, busyMs: 0, certifyMs: 0 });
+  const load = async (mode: string) => {
     const text = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'bench', 'http-load.js'), `--url=${srv.url}`, `--canister=${(canister_id as { toText(): string }).toText()}`, `--agents=${AGENTS}`, `--calls=${CALLS}`, `--mode=${mode}`], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`the load generator exited with ${code}`))));
     });
-    const r = JSON.parse(text) as Record<string, unknown>;
     expected += BigInt(AGENTS * CALLS);
     const count = await reader.get();
     if (count !== expected) throw new Error(`the counter is ${count}, not ${expected}: a call was lost or answered twice`);
+    return { r: JSON.parse(text) as Record<string, unknown>, count };
+  };
+  for (const mode of MODES) {
+    process.stderr.write(`[bench:http] ${mode}: ${AGENTS} agents × ${CALLS} updates, then queries (load generator in another process)\n`);
+    Object.assign(rounds, { count: 0, answered: 0, busyMs: 0, certifyMs: 0 });
+    const { r, count } = await load(mode);
     runs[mode] = {
       ...r,
       count_after: count.toString(),
@@ -95,9 +99,15 @@ const main = async (): Promise<void> => {
     };
   }
   const server = (runs['raw'] ?? { updates: { per_sec: 0 }, queries: { per_sec: 0 } }) as { updates: { per_sec: number }; queries: { per_sec: number } };
+  const updatesMet = server.updates.per_sec >= 1000;
+  const queriesMet = server.queries.per_sec >= 5000;
+  // a target that is not met carries a profile of this process (the server; the BLS signer is a
+  // worker thread, outside it) during one more raw run
+  const profile = MODES.includes('raw') && !(updatesMet && queriesMet) ? await profileOf(`the server during one more raw run (${AGENTS} agents × ${CALLS} updates, then queries)`, () => load('raw')) : undefined;
+  const explain = (met: boolean) => (met || profile === undefined ? {} : { profiles: [profile] });
   const targets = [
-    { name: 'update calls/s the server sustains (raw run: ready-made envelopes, certificates read but not BLS-verified) ≥ 1,000', value: server.updates.per_sec, met: server.updates.per_sec >= 1000 },
-    { name: 'query calls/s the server sustains (raw run) ≥ 5,000', value: server.queries.per_sec, met: server.queries.per_sec >= 5000 },
+    { name: 'update calls/s the server sustains (raw run: ready-made envelopes, certificates read but not BLS-verified) ≥ 1,000', value: server.updates.per_sec, met: updatesMet, ...explain(updatesMet) },
+    { name: 'query calls/s the server sustains (raw run) ≥ 5,000', value: server.queries.per_sec, met: queriesMet, ...explain(queriesMet) },
   ];
   process.stdout.write(
     `${JSON.stringify({ benchmark: 'icspec serve under load', environment: environment(git0), parameters: { agents: AGENTS, calls_per_agent: CALLS, round_gap_ms: ROUND_GAP ?? DEFAULT_ROUND_GAP_MS, client: '@dfinity/agent 3.4.3' }, ...runs, targets }, null, 2)}\n`,

@@ -3,8 +3,20 @@ import { hex } from '@scure/base';
 
 export type Bytes = Uint8Array;
 
-/** Lowercase hex (Node's native encoder: this sits on the hot path of every transfer). */
-export const toHex = (b: Bytes): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+/**
+ * Lowercase hex (Node's native encoder: this sits on the hot path of every transfer). Short
+ * inputs are copied into one long-lived Buffer first: wrapping `b.buffer` instead would make V8
+ * move a small, freshly made Uint8Array's bytes off the heap into a new ArrayBuffer, which costs
+ * far more than the copy.
+ */
+const HEX_SCRATCH = Buffer.alloc(256);
+export const toHex = (b: Bytes): string => {
+  if (b.length <= HEX_SCRATCH.length) {
+    HEX_SCRATCH.set(b);
+    return HEX_SCRATCH.toString('hex', 0, b.length);
+  }
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+};
 
 /** Strict lowercase/uppercase hex of even length; undefined when malformed. */
 export const fromHex = (s: string): Bytes | undefined => {

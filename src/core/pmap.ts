@@ -82,16 +82,23 @@ export class PMap<K, V> {
   private lastVal: V | undefined = undefined;
   private lastHas = false;
 
-  private constructor(private readonly cell: Cell<K, V>) {}
+  /**
+   * @param size this version's number of entries, kept per version so that reading it never
+   * re-roots (comparing the sizes of two versions would otherwise move the shared map back and forth)
+   */
+  private constructor(
+    private readonly cell: Cell<K, V>,
+    readonly size: number,
+  ) {}
 
   static empty<K, V>(): PMap<K, V> {
-    return new PMap<K, V>(new Cell<K, V>(new Map(), undefined, false, undefined, null));
+    return new PMap<K, V>(new Cell<K, V>(new Map(), undefined, false, undefined, null), 0);
   }
 
   static from<K, V>(entries: Iterable<readonly [K, V]>): PMap<K, V> {
     const map = new Map<K, V>();
     for (const [k, v] of entries) map.set(k, v);
-    return new PMap<K, V>(new Cell<K, V>(map, undefined, false, undefined, null));
+    return new PMap<K, V>(new Cell<K, V>(map, undefined, false, undefined, null), map.size);
   }
 
   get(key: K): V | undefined {
@@ -110,8 +117,9 @@ export class PMap<K, V> {
     return reroot(this.cell).has(key);
   }
 
-  get size(): number {
-    return reroot(this.cell).size;
+  /** Move the shared map onto this version now (a performance hint for timing; never observable). */
+  reroot(): void {
+    reroot(this.cell);
   }
 
   private update(key: K, present: boolean, value: V | undefined): PMap<K, V> {
@@ -123,7 +131,7 @@ export class PMap<K, V> {
     else map.delete(key);
     const next = new Cell<K, V>(null, undefined, false, undefined, null);
     hand(this.cell, next, map, key, had, old);
-    return new PMap<K, V>(next);
+    return new PMap<K, V>(next, this.size + (present ? (had ? 0 : 1) : had ? -1 : 0));
   }
 
   set(key: K, value: V): PMap<K, V> {

@@ -114,17 +114,40 @@ export const encodeTx = (b: Block): ItfValue => ({
 });
 
 // ---------------------------------------------------------------- coverage of effects
-/** The effect requirements an accepted transfer exercised. */
-const transferEffects = (before: LedgerState, after: LedgerState): readonly string[] => {
-  const b = after.blocks.last()!;
-  const out = ['LED-BLOCK-APPEND.1', 'LED-ACCOUNT-ID.1'];
-  const op = b.tx.operation;
-  if (op.kind === 'Transfer') out.push('LED-TRANSFER-EFFECT.1', 'LED-FEE-BURN.1', 'LED-TRANSFER-FEE.1');
-  else out.push(op.kind === 'Mint' ? 'LED-MINT.1' : 'LED-BURN.1');
-  if (b.tx.createdAtTime !== undefined) out.push('LED-DEDUP.1');
-  if (after.balances.size < before.balances.size) out.push('LED-BALANCE-ZERO.1');
-  if (after.purgeFrom > before.purgeFrom) out.push('LED-DEDUP-PURGE.1');
-  return out;
+/**
+ * The effect requirements an accepted transfer exercised. A replay asks this once per step, so
+ * the answer is one of a few shared arrays, chosen by the bits of what happened.
+ */
+const EFFECT_BITS: ReadonlyArray<readonly [number, readonly string[]]> = [
+  [1, ['LED-TRANSFER-EFFECT.1', 'LED-FEE-BURN.1', 'LED-TRANSFER-FEE.1']],
+  [2, ['LED-MINT.1']],
+  [4, ['LED-BURN.1']],
+  [8, ['LED-DEDUP.1']],
+  [16, ['LED-BALANCE-ZERO.1']],
+  [32, ['LED-DEDUP-PURGE.1']],
+  [64, ['LED-MEMO.1']],
+  [128, ['LED-LEGACY-TO.1', 'LED-ACCOUNT-ID-CHECK.1']],
+  [256, ['LED-LEGACY-CREATED.1']],
+];
+const effectLists = new Map<number, readonly string[]>();
+const effectList = (bits: number): readonly string[] => {
+  let l = effectLists.get(bits);
+  if (l === undefined) {
+    l = ['LED-BLOCK-APPEND.1', 'LED-ACCOUNT-ID.1', ...EFFECT_BITS.flatMap(([bit, ids]) => ((bits & bit) !== 0 ? ids : []))];
+    effectLists.set(bits, l);
+  }
+  return l;
+};
+const transferEffects = (before: LedgerState, after: LedgerState, extra: number): readonly string[] => {
+  const tx = after.blocks.last()!.tx;
+  const kind = tx.operation.kind;
+  return effectList(
+    extra |
+      (kind === 'Transfer' ? 1 : kind === 'Mint' ? 2 : 4) |
+      (tx.createdAtTime !== undefined ? 8 : 0) |
+      (after.balances.size < before.balances.size ? 16 : 0) |
+      (after.purgeFrom > before.purgeFrom ? 32 : 0),
+  );
 };
 
 // ---------------------------------------------------------------- machine
@@ -192,7 +215,7 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       encodeError: encErr,
       reqs: ['LED-ICRC1-TRANSFER.1'],
       rejectionReqs: ['LED-ICRC1-ERRORS.1', 'LED-REJECT-NOCHANGE.1'],
-      effects: (b, a, _o) => [...transferEffects(b, a), ...(a.blocks.last()!.tx.icrc1Memo !== undefined ? ['LED-MEMO.1'] : [])],
+      effects: (b, a, _o) => transferEffects(b, a, a.blocks.last()!.tx.icrc1Memo !== undefined ? 64 : 0),
     }),
     Transfer: action({
       rule: R.legacyTransfer,
@@ -201,7 +224,7 @@ export const ledgerMachine: Machine<LedgerState, R.LedgerInit> = {
       encodeError: encErr,
       reqs: ['LED-LEGACY-TRANSFER.1'],
       rejectionReqs: ['LED-LEGACY-ERRORS.1', 'LED-REJECT-NOCHANGE.1'],
-      effects: (b, a, _o, args) => [...transferEffects(b, a), 'LED-LEGACY-TO.1', 'LED-ACCOUNT-ID-CHECK.1', ...(args.created_at_time === undefined ? ['LED-LEGACY-CREATED.1'] : [])],
+      effects: (b, a, _o, args) => transferEffects(b, a, 128 | (args.created_at_time === undefined ? 256 : 0)),
     }),
     BalanceOf: action({
       rule: R.icrc1BalanceOf,

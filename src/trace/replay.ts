@@ -4,7 +4,7 @@
  * ([TRC-REPLAY.1], [TRC-DIVERGENCE.1]). Also `record`, which writes a trace from actions.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { checkInvariants, type AnyActionSpec, type Machine } from '../core/machine.js';
+import { checkInvariants, type AnyActionSpec, type InitError, type Machine } from '../core/machine.js';
 import { decodeWith } from './codecs.js';
 import { diff, render, toJson, UNIT, variant, type ItfValue } from './itf.js';
 import { ACTION_VAR, OUTCOME_VAR, type LoadedTrace } from './load.js';
@@ -68,7 +68,7 @@ export const replay = <S, C>(m: Machine<S, C>, trace: LoadedTrace, opts: ReplayO
     exercised: [...exercised].sort(),
   });
   const s0 = steps[0]!;
-  const initR = m.init(s0.args as C);
+  let initR: E.Either<InitError, S> | undefined = m.init(s0.args as C);
   const initReqs = ['TRC-INIT.1'];
   const initOutcome = E.isRight(initR) ? variant('Ok', UNIT) : variant('Err', { code: initR.left.code, message: initR.left.message });
   if (s0.outcome !== undefined) {
@@ -78,6 +78,9 @@ export const replay = <S, C>(m: Machine<S, C>, trace: LoadedTrace, opts: ReplayO
   if (E.isLeft(initR))
     return report(0, { step: 0, action: m.initAction, kind: 'init', path: 'init', pointer: `/states/0/${trace.segment[ACTION_VAR] ?? ACTION_VAR}`, expected: 'a valid initial state', actual: `${initR.left.code}: ${initR.left.message}`, reqs: initReqs });
   let state = initR.right;
+  // Hold no reference to the initial state beyond this point: a persistent state keeps every
+  // version reachable from an older one, so holding it would retain the replay's whole history.
+  initR = undefined;
   const compareView = (i: number, action: string, reqs: readonly string[]): Divergence | undefined => {
     const st = steps[i]!;
     for (const name of trace.compared) {
