@@ -964,18 +964,22 @@ const wakeup = (r: Replica, after: bigint): bigint | undefined => {
   const h = r.round;
   const prev = r.pool.get(h - 1)?.beacon?.value;
   if (prev === undefined) return undefined;
+  // the earliest candidate later than `after` (inline: this runs on every message received)
   let t: bigint | undefined;
-  const at = (x: bigint) => {
-    if (x > after && (t === undefined || x < t)) t = x;
-  };
   const rank = ranks(prev, r.cfg.n)[r.id]!;
-  if (!r.proposed && rank < blockMakers(r.cfg.n)) at(r.roundStart + blockMakerDelay(r.cfg.delays, rank));
+  if (!r.proposed && rank < blockMakers(r.cfg.n)) {
+    const x = r.roundStart + blockMakerDelay(r.cfg.delays, rank);
+    if (x > after) t = x;
+  }
   const p = r.pool.get(h) ?? EMPTY_HEIGHT;
   for (const b of p.blocks) {
     if (p.myNotar.includes(b.hash) || p.disq.includes(b.rank)) continue;
-    at(b.time);
+    if (b.time > after && (t === undefined || b.time < t)) t = b.time;
     const d = notaryDelay(r.cfg.delays, b.rank, h - 1, r.finalizedHeight, r.executedHeight);
-    if (d !== undefined) at(r.roundStart + d);
+    if (d !== undefined) {
+      const x = r.roundStart + d;
+      if (x > after && (t === undefined || x < t)) t = x;
+    }
   }
   return t;
 };

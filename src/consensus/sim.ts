@@ -72,24 +72,43 @@ interface Event {
   readonly byz?: { readonly from: number; readonly to: readonly number[]; readonly artifact: ByzArtifact };
 }
 
+/**
+ * Events by (time, seq). Each entry keeps its time also as a double: comparing doubles first is
+ * exact (Number() is monotone, so a < b whenever Number(a) < Number(b)), and far cheaper than
+ * comparing bigints; the bigints decide only when the doubles are equal.
+ */
 class Heap {
   private xs: Event[] = [];
+  private ks: number[] = [];
   get size(): number {
     return this.xs.length;
   }
   private less(i: number, j: number): boolean {
+    const ki = this.ks[i]!;
+    const kj = this.ks[j]!;
+    if (ki !== kj) return ki < kj;
     const a = this.xs[i]!;
     const b = this.xs[j]!;
     return a.t < b.t || (a.t === b.t && a.seq < b.seq);
   }
+  /** (no destructuring swap: V8 allocates an array for each) */
+  private swap(i: number, j: number): void {
+    const x = this.xs[i]!;
+    this.xs[i] = this.xs[j]!;
+    this.xs[j] = x;
+    const k = this.ks[i]!;
+    this.ks[i] = this.ks[j]!;
+    this.ks[j] = k;
+  }
   push(e: Event): void {
     const xs = this.xs;
     xs.push(e);
+    this.ks.push(Number(e.t));
     let i = xs.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.less(i, p)) break;
-      [xs[i], xs[p]] = [xs[p]!, xs[i]!];
+      this.swap(i, p);
       i = p;
     }
   }
@@ -98,8 +117,10 @@ class Heap {
     if (xs.length === 0) return undefined;
     const top = xs[0]!;
     const last = xs.pop()!;
+    const lastK = this.ks.pop()!;
     if (xs.length > 0) {
       xs[0] = last;
+      this.ks[0] = lastK;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
@@ -108,7 +129,7 @@ class Heap {
         if (l < xs.length && this.less(l, m)) m = l;
         if (r < xs.length && this.less(r, m)) m = r;
         if (m === i) break;
-        [xs[i], xs[m]] = [xs[m]!, xs[i]!];
+        this.swap(i, m);
         i = m;
       }
     }
@@ -276,7 +297,8 @@ export const simulate = (o: SimOptions): SimResult => {
     return d < cap ? d : cap;
   };
   const ms = (x: number): bigint => BigInt(x) * NS_PER_MS;
-  const down = (node: number, t: bigint): boolean => (o.outages ?? []).some((x) => x.node === node && t >= ms(x.fromMs) && t < ms(x.toMs));
+  const outages = o.outages ?? [];
+  const down = (node: number, t: bigint): boolean => outages.length > 0 && outages.some((x) => x.node === node && t >= ms(x.fromMs) && t < ms(x.toMs));
   let partitionEnds: bigint | undefined;
   for (const p of o.partitions ?? []) {
     heap.push({ t: ms(p.fromMs), seq: seq++, kind: 'partition', groups: p.groups });
