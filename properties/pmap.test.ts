@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { HexU64Table } from '../src/core/hex-u64-table.js';
 import { PMap } from '../src/core/pmap.js';
 
 /** Operations on arbitrary earlier versions: PMap must behave as if every version were an independent copy. */
@@ -57,6 +58,51 @@ describe('PMap (persistent map behind the state API)', () => {
         if (keys.size > 0) expect(y.changedSince(x, 0)).toBeUndefined();
         // versions of two different maps are not compared
         expect(y.changedSince(PMap.empty<number, number>().set(1, 1), 1000)).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a PMap over a HexU64Table means what a PMap over a native Map means (any key, any bigint, deletions, growth)', () => {
+    // keys: a few 64-hex identifiers (lowercase, as the ledger writes them) and some the table
+    // cannot hold (uppercase, short); values: u64 and beyond
+    const hexKey = fc.nat({ max: 200 }).map((i) => (i * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(7) + i.toString(16).padStart(8, '0'));
+    const key = fc.oneof({ arbitrary: hexKey, weight: 8 }, { arbitrary: hexKey.map((k) => k.toUpperCase()), weight: 1 }, { arbitrary: fc.constantFrom('', 'ab', 'zz'.repeat(32)), weight: 1 });
+    const value = fc.oneof({ arbitrary: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), weight: 8 }, { arbitrary: fc.bigInt({ min: -5n, max: 1n << 70n }), weight: 1 });
+    // mostly on the newest version (so that the table grows and is rebuilt), else on any
+    const version = fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, { arbitrary: fc.nat(), weight: 1 });
+    const op = fc.oneof(
+      { arbitrary: fc.record({ kind: fc.constant('set' as const), v: version, k: key, x: value }), weight: 3 },
+      fc.record({ kind: fc.constant('del' as const), v: version, k: key }),
+      fc.record({ kind: fc.constant('read' as const), v: version, k: key }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 50, maxLength: 400 }), (ops) => {
+        const versions: PMap<string, bigint>[] = [PMap.over(new HexU64Table())];
+        // the same versions over a native Map: the entries must come in the same order
+        const natives: PMap<string, bigint>[] = [PMap.empty()];
+        const models: Map<string, bigint>[] = [new Map()];
+        for (const o of ops) {
+          const i = o.v < 0 ? versions.length - 1 : o.v % versions.length;
+          const pm = versions[i]!;
+          const m = models[i]!;
+          if (o.kind === 'read') {
+            expect(pm.get(o.k)).toBe(m.get(o.k));
+            expect(pm.has(o.k)).toBe(m.has(o.k));
+            expect(pm.size).toBe(m.size);
+          } else {
+            const next = new Map(m);
+            if (o.kind === 'set') next.set(o.k, o.x);
+            else next.delete(o.k);
+            versions.push(o.kind === 'set' ? pm.set(o.k, o.x) : pm.delete(o.k));
+            natives.push(o.kind === 'set' ? natives[i]!.set(o.k, o.x) : natives[i]!.delete(o.k));
+            models.push(next);
+          }
+        }
+        versions.forEach((pm, i) => {
+          expect(new Map(pm.entries())).toEqual(models[i]);
+          expect(pm.entries()).toEqual(natives[i]!.entries());
+        });
       }),
       { numRuns: 300 },
     );

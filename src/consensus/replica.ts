@@ -187,25 +187,27 @@ const ingressIntegrity = (m: IngressMsg): boolean => {
   return good;
 };
 
-const rankMemo = new Map<string, readonly number[]>();
+/**
+ * A pure function's cache: purpose → beacon → the permutation (for the n it was made for).
+ * Keyed by the beacon string itself, so a lookup builds no key string; bounded per purpose.
+ */
+const permMemo = new Map<string, Map<Hash, { readonly n: number; readonly pos: readonly number[] }>>();
 /**
  * [CON-RANKING.1] A permutation of the nodes seeded by a beacon value and a purpose:
  * Fisher–Yates where step i draws u32 words from SHA-256(seed | purpose | counter) and takes
  * word mod (i + 1). Returns the position of each node.
  */
 export const permutation = (beacon: Hash, purpose: string, n: number): readonly number[] => {
-  const last = lastPerm.get(purpose);
-  if (last !== undefined && last.beacon === beacon && last.n === n) return last.pos;
+  let byBeacon = permMemo.get(purpose);
+  if (byBeacon === undefined) permMemo.set(purpose, (byBeacon = new Map()));
+  const hit = byBeacon.get(beacon);
+  if (hit !== undefined && hit.n === n) return hit.pos;
   const pos = permutationUncached(beacon, purpose, n);
-  lastPerm.set(purpose, { beacon, n, pos });
+  if (byBeacon.size > 4096) byBeacon.clear();
+  byBeacon.set(beacon, { n, pos });
   return pos;
 };
-/** the last permutation per purpose (a pure function's cache; most calls repeat the last one) */
-const lastPerm = new Map<string, { beacon: Hash; n: number; pos: readonly number[] }>();
 const permutationUncached = (beacon: Hash, purpose: string, n: number): readonly number[] => {
-  const key = `${purpose}|${n}|${beacon}`;
-  const hit = rankMemo.get(key);
-  if (hit) return hit;
   const order = Array.from({ length: n }, (_x, i) => i);
   let words: number[] = [];
   let counter = 0;
@@ -219,8 +221,6 @@ const permutationUncached = (beacon: Hash, purpose: string, n: number): readonly
   }
   const pos = new Array<number>(n);
   order.forEach((node, p) => (pos[node] = p));
-  if (rankMemo.size > 4096) rankMemo.clear();
-  rankMemo.set(key, pos);
   return pos;
 };
 /** [CON-RANKING.1] the rank of each node at height h, from beacon h − 1 */
@@ -875,7 +875,7 @@ const stepCatchUp = (s: Step): boolean => {
 /** [CON-STATE-SYNC.1] state sync copies the state: the replica's own structures, not the sender's */
 export const detach = (l: LedgerState): LedgerState => ({
   ...l,
-  balances: PMap.from(l.balances.entries()),
+  balances: L.balancesFrom(l.balances.entries()),
   blocks: PVec.from(l.blocks.toArray()),
   dedup: PMap.from(l.dedup.entries()),
 });

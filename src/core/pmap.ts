@@ -21,13 +21,26 @@
  */
 
 /**
+ * What a PMap keeps its entries in: a native Map by default, or a specialized store with the
+ * same meaning (see `over`).
+ */
+export interface MapStore<K, V> {
+  get(key: K): V | undefined;
+  has(key: K): boolean;
+  set(key: K, value: V): unknown;
+  delete(key: K): boolean;
+  readonly size: number;
+  entries(): IterableIterator<[K, V]>;
+}
+
+/**
  * A version's cell. A root holds the shared map (`map` set, `next` null); a diff holds one
  * key's value in that version (`had`, `val`) and the next cell towards the root. One class
  * with every field, so that turning a root into a diff never changes the object's shape.
  */
 class Cell<K, V> {
   constructor(
-    public map: Map<K, V> | null,
+    public map: MapStore<K, V> | null,
     public key: K | undefined,
     public had: boolean,
     public val: V | undefined,
@@ -36,7 +49,7 @@ class Cell<K, V> {
 }
 
 /** Turn `from` (the current root) into a diff towards `to`, which becomes the root. */
-const hand = <K, V>(from: Cell<K, V>, to: Cell<K, V>, map: Map<K, V>, key: K, had: boolean, val: V | undefined): void => {
+const hand = <K, V>(from: Cell<K, V>, to: Cell<K, V>, map: MapStore<K, V>, key: K, had: boolean, val: V | undefined): void => {
   from.map = null;
   from.key = key;
   from.had = had;
@@ -48,7 +61,7 @@ const hand = <K, V>(from: Cell<K, V>, to: Cell<K, V>, map: Map<K, V>, key: K, ha
   to.next = null;
 };
 
-const reroot = <K, V>(cell: Cell<K, V>): Map<K, V> => {
+const reroot = <K, V>(cell: Cell<K, V>): MapStore<K, V> => {
   if (cell.map !== null) return cell.map;
   // Collect the path from `cell` to the root, then undo the diffs from the root back.
   const path: Cell<K, V>[] = [];
@@ -95,8 +108,12 @@ export class PMap<K, V> {
     return new PMap<K, V>(new Cell<K, V>(new Map(), undefined, false, undefined, null), 0);
   }
 
-  static from<K, V>(entries: Iterable<readonly [K, V]>): PMap<K, V> {
-    const map = new Map<K, V>();
+  /** An empty map kept in `store` (which must be empty, and is from then on the map's alone). */
+  static over<K, V>(store: MapStore<K, V>): PMap<K, V> {
+    return new PMap<K, V>(new Cell<K, V>(store, undefined, false, undefined, null), store.size);
+  }
+
+  static from<K, V>(entries: Iterable<readonly [K, V]>, map: MapStore<K, V> = new Map<K, V>()): PMap<K, V> {
     for (const [k, v] of entries) map.set(k, v);
     return new PMap<K, V>(new Cell<K, V>(map, undefined, false, undefined, null), map.size);
   }

@@ -7,6 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { toHex, type Bytes } from '../core/bytes.js';
 import { notEnabled, ok, reject, type InitError, type Result } from '../core/machine.js';
 import { U64_MAX } from '../core/num.js';
+import { HexU64Table } from '../core/hex-u64-table.js';
 import { PMap } from '../core/pmap.js';
 import { PVec } from '../core/pvec.js';
 import { principalClass, type Principal } from '../core/principal.js';
@@ -88,6 +89,9 @@ export interface LegacyTransferArgs {
 }
 
 // ---------------------------------------------------------------- state API
+/** The balances of a new state: a persistent map kept in a flat table (see HexU64Table). */
+export const balancesFrom = (entries: Iterable<readonly [AccountIdHex, bigint]> = []): PMap<AccountIdHex, bigint> => PMap.from(entries, new HexU64Table());
+
 export const balanceOf = (s: LedgerState, id: AccountIdHex): bigint => s.balances.get(id) ?? 0n;
 
 /** [LED-BALANCE-ZERO.1] zero balances are not stored. */
@@ -232,7 +236,7 @@ export const init = (a: LedgerInit): E.Either<InitError, LedgerState> => {
   let s: LedgerState = {
     cfg,
     time: a.time,
-    balances: PMap.empty(),
+    balances: balancesFrom(),
     totalSupply: 0n,
     blocks: PVec.empty(),
     dedup: PMap.empty(),
