@@ -943,11 +943,14 @@ export const tick = (r: Replica, now: bigint): ReplicaResult => {
 /** [CON-RECEIVE.1] an artifact arrives at time `now`: store it if valid and new, then act. */
 export const receive = (r: Replica, a: Artifact, now: bigint): ReplicaResult => {
   if (now < r.clock) return notEnabled('CON-TICK.1', `clock ${now} is before the replica's clock ${r.clock}`);
-  const s = new Step(r, now);
-  store(s, a);
   // At the end of every step the replica is at a fixpoint at its clock; with nothing relevant
   // stored, only a timer that expired by `now` can enable anything (nextWakeup lists them all).
-  if (s.relevant || (wakeup(r, r.clock) ?? now + 1n) <= now) act(s);
+  // The timers are read before the store: reading `r` after it would move its persistent pool
+  // back to the older version and forward again.
+  const due = (wakeup(r, r.clock) ?? now + 1n) <= now;
+  const s = new Step(r, now);
+  store(s, a);
+  if (s.relevant || due) act(s);
   return ok(s.r, s.output());
 };
 
