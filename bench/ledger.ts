@@ -34,7 +34,7 @@ import { accountId, type Account } from '../src/ledger/account.js';
 import { ledgerMachine } from '../src/ledger/machine.js';
 import { PMap } from '../src/core/pmap.js';
 import { PVec } from '../src/core/pvec.js';
-import { balancesFrom, type Icrc1TransferArgs, type LedgerInit, type LegacyTransferArgs } from '../src/ledger/rules.js';
+import { balancesFrom, dedupFrom, type Icrc1TransferArgs, type LedgerInit, type LegacyTransferArgs } from '../src/ledger/rules.js';
 import type { LedgerState } from '../src/ledger/types.js';
 import { MACHINES } from '../src/machines.js';
 import { some, UNIT, variant, type ItfValue } from '../src/trace/itf.js';
@@ -284,7 +284,7 @@ const buildTrace = (w: World, ep: Endpoint, count: number, seed: number): Loaded
 let prepared: LedgerState | undefined;
 const prepare = (w: World): void => {
   const s0 = w.s0;
-  prepared = { ...s0, balances: balancesFrom(s0.balances.entries()), dedup: PMap.from(s0.dedup.entries()), blocks: PVec.from(s0.blocks.toArray()) };
+  prepared = { ...s0, balances: balancesFrom(s0.balances.entries()), dedup: dedupFrom(s0.dedup.entries()), blocks: PVec.from(s0.blocks.toArray()) };
 };
 
 interface Run {

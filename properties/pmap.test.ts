@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HexU64Table } from '../src/core/hex-u64-table.js';
+import { IntIndexTable } from '../src/core/int-index-table.js';
 import { PMap } from '../src/core/pmap.js';
 
 /** Operations on arbitrary earlier versions: PMap must behave as if every version were an independent copy. */
@@ -103,6 +104,46 @@ describe('PMap (persistent map behind the state API)', () => {
           expect(new Map(pm.entries())).toEqual(models[i]);
           expect(pm.entries()).toEqual(natives[i]!.entries());
         });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a PMap over an IntIndexTable means what a PMap over a native Map means (any key, any value, deletions, growth)', () => {
+    const key = fc.oneof({ arbitrary: fc.integer({ min: -3, max: 300 }), weight: 6 }, { arbitrary: fc.integer(), weight: 2 }, { arbitrary: fc.constantFrom(0.5, -0, 2 ** 40, Number.NaN), weight: 1 });
+    const value = fc.oneof(
+      { arbitrary: fc.nat(), weight: 6 },
+      { arbitrary: fc.array(fc.nat({ max: 9 }), { maxLength: 3 }), weight: 2 },
+      { arbitrary: fc.constantFrom(-1, -2, 0.5, 2 ** 31, 2 ** 31 - 1), weight: 1 },
+    );
+    const version = fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, { arbitrary: fc.nat(), weight: 1 });
+    const op = fc.oneof(
+      { arbitrary: fc.record({ kind: fc.constant('set' as const), v: version, k: key, x: value }), weight: 3 },
+      fc.record({ kind: fc.constant('del' as const), v: version, k: key }),
+      fc.record({ kind: fc.constant('read' as const), v: version, k: key }),
+    );
+    type V = number | readonly number[];
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 50, maxLength: 400 }), (ops) => {
+        const versions: PMap<number, V>[] = [PMap.over(new IntIndexTable())];
+        const models: Map<number, V>[] = [new Map()];
+        for (const o of ops) {
+          const i = o.v < 0 ? versions.length - 1 : o.v % versions.length;
+          const pm = versions[i]!;
+          const m = models[i]!;
+          if (o.kind === 'read') {
+            expect(pm.get(o.k)).toEqual(m.get(o.k));
+            expect(pm.has(o.k)).toBe(m.has(o.k));
+            expect(pm.size).toBe(m.size);
+          } else {
+            const next = new Map(m);
+            if (o.kind === 'set') next.set(o.k, o.x);
+            else next.delete(o.k);
+            versions.push(o.kind === 'set' ? pm.set(o.k, o.x) : pm.delete(o.k));
+            models.push(next);
+          }
+        }
+        versions.forEach((pm, i) => expect(new Map(pm.entries())).toEqual(models[i]));
       }),
       { numRuns: 300 },
     );

@@ -877,7 +877,7 @@ export const detach = (l: LedgerState): LedgerState => ({
   ...l,
   balances: L.balancesFrom(l.balances.entries()),
   blocks: PVec.from(l.blocks.toArray()),
-  dedup: PMap.from(l.dedup.entries()),
+  dedup: L.dedupFrom(l.dedup.entries()),
 });
 
 /** [CON-PURGE.1] drop the pool below height h (never above the finalized height) */

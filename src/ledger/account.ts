@@ -22,7 +22,7 @@ const ZERO32 = new Uint8Array(32);
  * the hot path of every transfer; it is invisible to callers (a pure function of its input).
  * Falls back to the plain one-shot function if the hasher API is not there.
  *
- * The preimage is first copied into one long-lived buffer and hashed in one `update`. Hashing
+ * The preimage is first copied into one long-lived buffer and hashed from views of it. Hashing
  * the caller's arrays directly would make the hasher take views of them (`subarray`, DataView),
  * and a view of a small, freshly decoded Uint8Array makes V8 move its bytes off the heap into a
  * new ArrayBuffer: measured, that was the largest single cost of a transfer at 1M accounts.
@@ -36,20 +36,34 @@ const digest28 = reusable ? scratch.buffer!.subarray(0, 28) : new Uint8Array(28)
 /** The preimage of the common case (a principal of up to 29 bytes), and views of its prefixes. */
 const preimage = new Uint8Array(DOMAIN.length + 29 + 32);
 preimage.set(DOMAIN);
-const prefixes = Array.from({ length: preimage.length + 1 }, (_, n) => preimage.subarray(0, n));
+/**
+ * For each preimage length n, views of preimage[0, n) cut so that no `update` call fills more than
+ * the rest of the hasher's 64-byte block (63 bytes, then 1, then the next 63, …): the hasher then
+ * only copies them into its buffer, where a whole block would make it allocate a DataView of the
+ * input (and a partial one, a subarray) on every call.
+ */
+const chunks = Array.from({ length: preimage.length + 1 }, (_, n) => {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < n; ) {
+    const end = Math.min(n, at % 64 === 0 ? at + 63 : at + 1);
+    out.push(preimage.subarray(at, end));
+    at = end;
+  }
+  return out;
+});
 const idHash = (owner: Bytes, sub: Bytes): Uint8Array => {
   const n = DOMAIN.length + owner.length + sub.length;
-  let input: Uint8Array;
+  let input: readonly Uint8Array[];
   if (n <= preimage.length) {
     preimage.set(owner, DOMAIN.length);
     preimage.set(sub, DOMAIN.length + owner.length);
-    input = prefixes[n]!;
-  } else input = concatBytes(DOMAIN, owner, sub);
+    input = chunks[n]!;
+  } else input = [concatBytes(DOMAIN, owner, sub)];
   if (reusable) {
     pristine._cloneInto!(scratch);
-    scratch.update(input);
+    for (const c of input) scratch.update(c);
     scratch.digestInto(scratch.buffer!);
-  } else digest28.set(sha224(input));
+  } else digest28.set(sha224(concatBytes(...input)));
   return digest28;
 };
 

@@ -8,6 +8,7 @@ import { toHex, type Bytes } from '../core/bytes.js';
 import { notEnabled, ok, reject, type InitError, type Result } from '../core/machine.js';
 import { U64_MAX } from '../core/num.js';
 import { HexU64Table } from '../core/hex-u64-table.js';
+import { IntIndexTable } from '../core/int-index-table.js';
 import { PMap } from '../core/pmap.js';
 import { PVec } from '../core/pvec.js';
 import { principalClass, type Principal } from '../core/principal.js';
@@ -91,6 +92,8 @@ export interface LegacyTransferArgs {
 // ---------------------------------------------------------------- state API
 /** The balances of a new state: a persistent map kept in a flat table (see HexU64Table). */
 export const balancesFrom = (entries: Iterable<readonly [AccountIdHex, bigint]> = []): PMap<AccountIdHex, bigint> => PMap.from(entries, new HexU64Table());
+/** The deduplication index of a new state: a persistent map kept in a flat table (see IntIndexTable). */
+export const dedupFrom = (entries: Iterable<readonly [number, number | readonly number[]]> = []): LedgerState['dedup'] => PMap.from(entries, new IntIndexTable());
 
 export const balanceOf = (s: LedgerState, id: AccountIdHex): bigint => s.balances.get(id) ?? 0n;
 
@@ -239,7 +242,7 @@ export const init = (a: LedgerInit): E.Either<InitError, LedgerState> => {
     balances: balancesFrom(),
     totalSupply: 0n,
     blocks: PVec.empty(),
-    dedup: PMap.empty(),
+    dedup: dedupFrom(),
     purgeFrom: 0,
   };
   const seen = new Set<string>();
