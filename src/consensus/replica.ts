@@ -405,8 +405,10 @@ const store = (s: Step, a: Artifact): void => {
     case 'FinalizationShare': {
       if (a.height <= r.finalizedHeight || a.sig.signer >= n || a.sig.signer < 0) return;
       const notar = a.kind === 'NotarizationShare';
-      const msg = notar ? signed.notarization(a.height, a.block) : signed.finalization(a.height, a.block);
       const p = s.height(a.height);
+      // [CON-RECEIVE.1] a share whose aggregate is already held can change nothing: not stored
+      if (notar ? p.notarizations.has(a.block) : p.finalization !== undefined) return;
+      const msg = notar ? signed.notarization(a.height, a.block) : signed.finalization(a.height, a.block);
       const prev = beaconValue(s, a.height - 1);
       if (prev !== undefined && !inCommittee(prev, n, a.sig.signer)) return; // [CON-COMMITTEE.1]
       const m = notar ? p.notarShares : p.finalShares;
@@ -451,7 +453,7 @@ const store = (s: Step, a: Artifact): void => {
     case 'BeaconShare': {
       if (a.height <= r.base || a.sig.signer >= n || a.sig.signer < 0) return;
       const p = s.height(a.height);
-      if (hasSigner(p.beaconShares, a.sig.signer)) return;
+      if (p.beacon !== undefined || hasSigner(p.beaconShares, a.sig.signer)) return; // [CON-RECEIVE.1] (as above)
       const bs = addShare(p.beaconShares, a.sig);
       s.setHeight(a.height, { ...p, beaconShares: bs });
       s.relevant = p.beacon === undefined && bs.count >= beaconThreshold(n);
