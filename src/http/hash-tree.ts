@@ -3,7 +3,7 @@
  * a certificate's `tree` is, how its root hash is computed, and how the part of the state a
  * request may see is revealed while the rest is pruned to its hash.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../core/hash.js';
 import { compareBytes as compare, concatBytes, utf8 } from '../core/bytes.js';
 import { domainSeparator } from './request-id.js';
 
@@ -52,11 +52,11 @@ export const reconstruct = (t: HashTree): Uint8Array => {
     case 'empty':
       return sha256(EMPTY);
     case 'fork':
-      return sha256(concatBytes(FORK, reconstruct(t.left), reconstruct(t.right)));
+      return sha256(FORK, reconstruct(t.left), reconstruct(t.right));
     case 'labeled':
-      return sha256(concatBytes(LABELED, t.label, reconstruct(t.tree)));
+      return sha256(LABELED, t.label, reconstruct(t.tree));
     case 'leaf':
-      return sha256(concatBytes(LEAF, t.value));
+      return sha256(LEAF, t.value);
     case 'pruned':
       return t.hash;
   }
@@ -106,7 +106,7 @@ export const stateHash = (s: StateTree): Uint8Array => {
   const known = NODE_HASH.get(s);
   if (known !== undefined) return known;
   const h =
-    s.kind === 'leaf' ? sha256(concatBytes(LEAF, s.value)) : s.kind === 'map' ? (s.map === undefined ? sha256(EMPTY) : treapHash(s.map)) : s.children.length === 0 ? sha256(EMPTY) : rangeHash(s, 0, s.children.length);
+    s.kind === 'leaf' ? sha256(LEAF, s.value) : s.kind === 'map' ? (s.map === undefined ? sha256(EMPTY) : treapHash(s.map)) : s.children.length === 0 ? sha256(EMPTY) : rangeHash(s, 0, s.children.length);
   NODE_HASH.set(s, h);
   return h;
 };
@@ -120,10 +120,10 @@ const rangeHash = (s: Extract<StateTree, { kind: 'node' }>, a: number, b: number
   const known = m.get(key);
   if (known !== undefined) return known;
   let h: Uint8Array;
-  if (b - a === 1) h = sha256(concatBytes(LABELED, s.children[a]![0], stateHash(s.children[a]![1])));
+  if (b - a === 1) h = sha256(LABELED, s.children[a]![0], stateHash(s.children[a]![1]));
   else {
     const mid = a + Math.ceil((b - a) / 2);
-    h = sha256(concatBytes(FORK, rangeHash(s, a, mid), rangeHash(s, mid, b)));
+    h = sha256(FORK, rangeHash(s, a, mid), rangeHash(s, mid, b));
   }
   m.set(key, h);
   return h;
@@ -141,8 +141,8 @@ const TREAP_HASH = new WeakMap<TreapNode, Uint8Array>();
 const treapHash = (n: TreapNode): Uint8Array => {
   const known = TREAP_HASH.get(n);
   if (known !== undefined) return known;
-  const self = sha256(concatBytes(LABELED, n.label, stateHash(n.tree)));
-  const h = treapShape(n, n.left && treapHash(n.left), self, n.right && treapHash(n.right), (a, b) => sha256(concatBytes(FORK, a, b)));
+  const self = sha256(LABELED, n.label, stateHash(n.tree));
+  const h = treapShape(n, n.left && treapHash(n.left), self, n.right && treapHash(n.right), (a, b) => sha256(FORK, a, b));
   TREAP_HASH.set(n, h);
   return h;
 };

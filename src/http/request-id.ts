@@ -3,7 +3,7 @@
  * request's content becomes its request id, and how signed maps (delegations, query responses)
  * are hashed. A pure function of the decoded CBOR value.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../core/hash.js';
 import { compareBytes, concatBytes, utf8 } from '../core/bytes.js';
 
 /** The values the hash is defined for: text, naturals, blobs, arrays and maps of them. */
@@ -44,7 +44,7 @@ export const hashOfValue = (v: unknown): Uint8Array | RiError => {
       if (!(h instanceof Uint8Array)) return h;
       parts.push(h);
     }
-    return sha256(concatBytes(...parts));
+    return sha256(...parts);
   }
   if (v !== null && typeof v === 'object') return hashOfMap(v as Record<string, unknown>);
   return { error: `a ${v === null ? 'null' : typeof v} has no representation-independent hash` };
@@ -60,7 +60,7 @@ export const hashOfMap = (m: Readonly<Record<string, unknown>>): Uint8Array | Ri
     pairs.push(concatBytes(sha256(utf8(k)), h));
   }
   pairs.sort(compareBytes);
-  return sha256(concatBytes(...pairs));
+  return sha256(...pairs);
 };
 
 /** [HTTP-REQUEST-ID.1] a request's id: the hash of its content map. */

@@ -1,7 +1,7 @@
 /** ICRC-1 accounts and the ICP ledger's 32-byte account identifier (spec/ledger.md §Accounts). */
-import { sha224 } from '@noble/hashes/sha2.js';
 import CRC32 from 'crc-32';
-import { type Bytes, concatBytes, fromHex, toHex } from '../core/bytes.js';
+import { type Bytes, fromHex, toHex } from '../core/bytes.js';
+import { sha224Shared } from '../core/hash.js';
 import type { Principal } from '../core/principal.js';
 
 export interface Account {
@@ -17,55 +17,10 @@ const DOMAIN = new Uint8Array([0x0a, ...new TextEncoder().encode('account-id')])
 const ZERO32 = new Uint8Array(32);
 
 /**
- * SHA-224 of DOMAIN ‖ owner ‖ subaccount without per-call allocations: one @noble/hashes
- * hasher is reset from a pristine one (`_cloneInto`) and digested into its own buffer. This is
- * the hot path of every transfer; it is invisible to callers (a pure function of its input).
- * Falls back to the plain one-shot function if the hasher API is not there.
- *
- * The preimage is first copied into one long-lived buffer and hashed from views of it. Hashing
- * the caller's arrays directly would make the hasher take views of them (`subarray`, DataView),
- * and a view of a small, freshly decoded Uint8Array makes V8 move its bytes off the heap into a
- * new ArrayBuffer: measured, that was the largest single cost of a transfer at 1M accounts.
+ * SHA-224 of DOMAIN ‖ owner ‖ subaccount: the hot path of every transfer, hashed without
+ * allocating (src/core/hash.ts). The digest is in a shared buffer, copied out at once.
  */
-type Hasher = ReturnType<typeof sha224.create> & { _cloneInto?: (to: unknown) => unknown; buffer?: Uint8Array };
-const pristine = sha224.create() as Hasher;
-const scratch = sha224.create() as Hasher;
-const reusable = typeof pristine._cloneInto === 'function' && scratch.buffer instanceof Uint8Array;
-/** The 28 digest bytes inside the scratch hasher's own buffer (a fixed view, made once). */
-const digest28 = reusable ? scratch.buffer!.subarray(0, 28) : new Uint8Array(28);
-/** The preimage of the common case (a principal of up to 29 bytes), and views of its prefixes. */
-const preimage = new Uint8Array(DOMAIN.length + 29 + 32);
-preimage.set(DOMAIN);
-/**
- * For each preimage length n, views of preimage[0, n) cut so that no `update` call fills more than
- * the rest of the hasher's 64-byte block (63 bytes, then 1, then the next 63, …): the hasher then
- * only copies them into its buffer, where a whole block would make it allocate a DataView of the
- * input (and a partial one, a subarray) on every call.
- */
-const chunks = Array.from({ length: preimage.length + 1 }, (_, n) => {
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < n; ) {
-    const end = Math.min(n, at % 64 === 0 ? at + 63 : at + 1);
-    out.push(preimage.subarray(at, end));
-    at = end;
-  }
-  return out;
-});
-const idHash = (owner: Bytes, sub: Bytes): Uint8Array => {
-  const n = DOMAIN.length + owner.length + sub.length;
-  let input: readonly Uint8Array[];
-  if (n <= preimage.length) {
-    preimage.set(owner, DOMAIN.length);
-    preimage.set(sub, DOMAIN.length + owner.length);
-    input = chunks[n]!;
-  } else input = [concatBytes(DOMAIN, owner, sub)];
-  if (reusable) {
-    pristine._cloneInto!(scratch);
-    for (const c of input) scratch.update(c);
-    scratch.digestInto(scratch.buffer!);
-  } else digest28.set(sha224(concatBytes(...input)));
-  return digest28;
-};
+const idHash = (owner: Bytes, sub: Bytes): Uint8Array => sha224Shared(DOMAIN, owner, sub);
 
 /** CRC32_BE(h) ‖ h into `out` (32 bytes). */
 const fillAccountId = <T extends Uint8Array>(owner: Principal, subaccount: Bytes | undefined, out: T): T => {

@@ -3,7 +3,7 @@
  * the protobuf encoding of `Block{parent_hash=1, timestamp=2, transaction=3}` with fields
  * in ascending tag order, and hash = SHA-256 of those bytes.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../core/hash.js';
 import { fromHex } from '../core/bytes.js';
 import type { PVec } from '../core/pvec.js';
 import type { Block, Transaction } from './types.js';
