@@ -38,10 +38,12 @@ if (isMainScript('explore.js')) {
   }
   const root = packageRoot();
   const vitest = join(dirname(createRequire(join(root, 'package.json')).resolve('vitest/package.json')), 'vitest.mjs');
-  const workers = availableParallelism();
-  process.stderr.write(`explore: ${opts.runs} runs per property on ${workers} workers\n`);
+  // one worker per core, unless the arguments say otherwise (vitest takes --maxWorkers once)
+  const given = opts.rest.find((a) => a.startsWith('--maxWorkers'));
+  const workers = given === undefined ? availableParallelism() : undefined;
+  process.stderr.write(`explore: ${opts.runs} runs per property${workers === undefined ? ` (${given})` : ` on ${workers} workers`}\n`);
   // the property suites, unless file filters are given
   const filters = opts.rest.some((a) => !a.startsWith('-')) ? [] : ['properties'];
-  const r = spawnSync(process.execPath, [vitest, 'run', ...filters, `--maxWorkers=${workers}`, ...opts.rest], { cwd: root, stdio: 'inherit', env: { ...process.env, FC_RUNS: String(opts.runs) } });
+  const r = spawnSync(process.execPath, [vitest, 'run', ...filters, ...(workers === undefined ? [] : [`--maxWorkers=${workers}`]), ...opts.rest], { cwd: root, stdio: 'inherit', env: { ...process.env, FC_RUNS: String(opts.runs) } });
   process.exit(r.status ?? 1);
 }
