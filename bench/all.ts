@@ -23,7 +23,7 @@ const PASS = process.argv.slice(2).filter((a) => a !== '--quick');
 const BENCHES = [
   { name: 'ledger', file: 'ledger.js', quick: ['--sizes=1000,100000', '--steps=20000', '--warmup=5000', '--reps=1', '--decode-steps=5000'] },
   { name: 'consensus', file: 'consensus.js', quick: ['--reps=1', '--scale=0.2'] },
-  { name: 'execution', file: 'execution.js', quick: ['--reps=1', '--seconds=0.2', '--canisters=500', '--mem-reps=1', '--warmup-seconds=0.3'] },
+  { name: 'execution', file: 'execution.js', quick: ['--reps=1', '--cycles-pairs=1', '--seconds=0.2', '--canisters=500', '--mem-reps=1', '--warmup-seconds=0.3'] },
   { name: 'http', file: 'http.js', quick: ['--agents=10', '--calls=5', '--modes=raw'] },
 ] as const;
 

@@ -33,7 +33,7 @@
  *     the 13-node application subnet and on the same subnet with the Free cost schedule, the cost
  *     per message as a ratio (target ≤ 1.1).
  *
- * Options: --reps=3 --seconds=1.5 --warmup-runs=1 --warmup-seconds=5 --canisters=10000 --mem-reps=3 --only=counter,minimal,cycles,v8,loop,bigmem,memory
+ * Options: --reps=3 --cycles-pairs=5 --seconds=1.5 --warmup-runs=1 --warmup-seconds=5 --canisters=10000 --mem-reps=3 --only=counter,minimal,cycles,v8,loop,bigmem,memory
  *          --modes=direct,scheduler,direct_message_id_given (for profiling one mode)
  */
 import { environment, gitInfo } from './env.js';
@@ -60,6 +60,8 @@ const argv = new Map(
 );
 const num = (k: string, d: number): number => (argv.has(k) ? Number(argv.get(k)) : d);
 const REPS = num('reps', 3);
+/** pairs of runs for the cycles on/off ratios (at least REPS) */
+const CYCLES_PAIRS = Math.max(REPS, num('cycles-pairs', 5));
 const RUN_SECONDS = num('seconds', 1.5);
 const N_CANISTERS = num('canisters', 10_000);
 const MEM_REPS = num('mem-reps', 3);
@@ -365,7 +367,7 @@ const measureCycles = async () => {
   const m = measureCases(
     Object.fromEntries(Object.entries(cases).map(([k, c]) => [k, { label: c.name, run: (n: number) => runUpdates(c, n, 'direct'), n0: 2000 }])),
     WARMUP_SECONDS,
-    Math.max(REPS, 5),
+    CYCLES_PAIRS,
   );
   // the runs of on and off in one rep ran one after the other: their ratio, pair by pair, is robust to the machine's drift
   const pair = (on: Measured, off: Measured) => ({
