@@ -114,7 +114,7 @@ describe('PMap (persistent map behind the state API)', () => {
     const value = fc.oneof(
       { arbitrary: fc.nat(), weight: 6 },
       { arbitrary: fc.array(fc.nat({ max: 9 }), { maxLength: 3 }), weight: 2 },
-      { arbitrary: fc.constantFrom(-1, -2, 0.5, 2 ** 31, 2 ** 31 - 1), weight: 1 },
+      { arbitrary: fc.constantFrom(-1, -2, -0, 0.5, 2 ** 31, 2 ** 31 - 1), weight: 1 },
     );
     const version = fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, { arbitrary: fc.nat(), weight: 1 });
     const op = fc.oneof(

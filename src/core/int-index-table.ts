@@ -17,7 +17,8 @@ const MIN_CAPACITY = 16;
 type Value = number | readonly number[];
 
 const isInt32 = (k: number): boolean => (k | 0) === k;
-const isIndex = (v: Value): v is number => typeof v === 'number' && (v | 0) === v && v >= 0;
+/** a value the table holds: 0..2^31 − 1 (not −0, which a Map keeps as itself) */
+const isIndex = (v: Value): v is number => typeof v === 'number' && (v | 0) === v && v >= 0 && !Object.is(v, -0);
 
 export class IntIndexTable {
   private cap = 0;
