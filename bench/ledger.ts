@@ -32,7 +32,6 @@ import type { Machine } from '../src/core/machine.js';
 import { principalFromBytes, type Principal } from '../src/core/principal.js';
 import { accountId, type Account } from '../src/ledger/account.js';
 import { ledgerMachine } from '../src/ledger/machine.js';
-import { PMap } from '../src/core/pmap.js';
 import { PVec } from '../src/core/pvec.js';
 import { balancesFrom, dedupFrom, type Icrc1TransferArgs, type LedgerInit, type LegacyTransferArgs } from '../src/ledger/rules.js';
 import type { LedgerState } from '../src/ledger/types.js';

@@ -4,38 +4,54 @@ import { HexU64Table } from '../src/core/hex-u64-table.js';
 import { IntIndexTable } from '../src/core/int-index-table.js';
 import { PMap } from '../src/core/pmap.js';
 
-/** Operations on arbitrary earlier versions: PMap must behave as if every version were an independent copy. */
-type Op = { kind: 'set'; v: number; k: number; x: number } | { kind: 'del'; v: number; k: number } | { kind: 'read'; v: number; k: number };
-const arbOp: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), v: fc.nat(), k: fc.nat({ max: 20 }), x: fc.integer() }),
-  fc.record({ kind: fc.constant('del' as const), v: fc.nat(), k: fc.nat({ max: 20 }) }),
-  fc.record({ kind: fc.constant('read' as const), v: fc.nat(), k: fc.nat({ max: 20 }) }),
-);
+/** Operations on earlier versions (a negative version: the newest): PMap must behave as if every version were an independent copy. */
+type Op<K, V> = { kind: 'set'; v: number; k: K; x: V } | { kind: 'del'; v: number; k: K } | { kind: 'read'; v: number; k: K };
+const opOf = <K, V>(version: fc.Arbitrary<number>, key: fc.Arbitrary<K>, value: fc.Arbitrary<V>, setWeight = 1): fc.Arbitrary<Op<K, V>> =>
+  fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant('set' as const), v: version, k: key, x: value }), weight: setWeight },
+    { arbitrary: fc.record({ kind: fc.constant('del' as const), v: version, k: key }), weight: 1 },
+    { arbitrary: fc.record({ kind: fc.constant('read' as const), v: version, k: key }), weight: 1 },
+  );
+const arbOp = opOf(fc.nat(), fc.nat({ max: 20 }), fc.integer());
+/** mostly the newest version (so that a table grows and is rebuilt), else any */
+const mostlyNewest = fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, { arbitrary: fc.nat(), weight: 1 });
+
+/**
+ * Apply `ops` to versions grown from `first` and to independent `Map` models: every read agrees
+ * with the model, and at the end every version's entries are its model's. Given `sameOrder` (an
+ * empty PMap over another store), the same versions grown from it list their entries in the same order.
+ */
+const checkAgainstModels = <K, V>(first: PMap<K, V>, ops: readonly Op<K, V>[], sameOrder?: PMap<K, V>): void => {
+  const versions: PMap<K, V>[] = [first];
+  const others: PMap<K, V>[] = sameOrder ? [sameOrder] : [];
+  const models: Map<K, V>[] = [new Map()];
+  for (const o of ops) {
+    const i = o.v < 0 ? versions.length - 1 : o.v % versions.length;
+    const pm = versions[i]!;
+    const m = models[i]!;
+    if (o.kind === 'read') {
+      expect(pm.get(o.k)).toEqual(m.get(o.k));
+      expect(pm.has(o.k)).toBe(m.has(o.k));
+      expect(pm.size).toBe(m.size);
+    } else {
+      const next = new Map(m);
+      if (o.kind === 'set') next.set(o.k, o.x);
+      else next.delete(o.k);
+      versions.push(o.kind === 'set' ? pm.set(o.k, o.x) : pm.delete(o.k));
+      if (sameOrder) others.push(o.kind === 'set' ? others[i]!.set(o.k, o.x) : others[i]!.delete(o.k));
+      models.push(next);
+    }
+  }
+  versions.forEach((pm, i) => {
+    expect(new Map(pm.entries())).toEqual(models[i]);
+    if (sameOrder) expect(pm.entries()).toEqual(others[i]!.entries());
+  });
+};
 
 describe('PMap (persistent map behind the state API)', () => {
   it('every version reads as an independent immutable copy, whatever order versions are touched in', () => {
     fc.assert(
-      fc.property(fc.array(arbOp, { maxLength: 200 }), (ops) => {
-        const versions: PMap<number, number>[] = [PMap.empty()];
-        const models: Map<number, number>[] = [new Map()];
-        for (const op of ops) {
-          const i = op.v % versions.length;
-          const pm = versions[i]!;
-          const m = models[i]!;
-          if (op.kind === 'read') {
-            expect(pm.get(op.k)).toBe(m.get(op.k));
-            expect(pm.has(op.k)).toBe(m.has(op.k));
-            expect(pm.size).toBe(m.size);
-          } else {
-            const next = new Map(m);
-            if (op.kind === 'set') next.set(op.k, op.x);
-            else next.delete(op.k);
-            versions.push(op.kind === 'set' ? pm.set(op.k, op.x) : pm.delete(op.k));
-            models.push(next);
-          }
-        }
-        versions.forEach((pm, i) => expect(new Map(pm.entries())).toEqual(models[i]));
-      }),
+      fc.property(fc.array(arbOp, { maxLength: 200 }), (ops) => checkAgainstModels(PMap.empty<number, number>(), ops)),
       { numRuns: 300 },
     );
   });
@@ -70,41 +86,9 @@ describe('PMap (persistent map behind the state API)', () => {
     const hexKey = fc.nat({ max: 200 }).map((i) => (i * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(7) + i.toString(16).padStart(8, '0'));
     const key = fc.oneof({ arbitrary: hexKey, weight: 8 }, { arbitrary: hexKey.map((k) => k.toUpperCase()), weight: 1 }, { arbitrary: fc.constantFrom('', 'ab', 'zz'.repeat(32)), weight: 1 });
     const value = fc.oneof({ arbitrary: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), weight: 8 }, { arbitrary: fc.bigInt({ min: -5n, max: 1n << 70n }), weight: 1 });
-    // mostly on the newest version (so that the table grows and is rebuilt), else on any
-    const version = fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, { arbitrary: fc.nat(), weight: 1 });
-    const op = fc.oneof(
-      { arbitrary: fc.record({ kind: fc.constant('set' as const), v: version, k: key, x: value }), weight: 3 },
-      fc.record({ kind: fc.constant('del' as const), v: version, k: key }),
-      fc.record({ kind: fc.constant('read' as const), v: version, k: key }),
-    );
     fc.assert(
-      fc.property(fc.array(op, { minLength: 50, maxLength: 400 }), (ops) => {
-        const versions: PMap<string, bigint>[] = [PMap.over(new HexU64Table())];
-        // the same versions over a native Map: the entries must come in the same order
-        const natives: PMap<string, bigint>[] = [PMap.empty()];
-        const models: Map<string, bigint>[] = [new Map()];
-        for (const o of ops) {
-          const i = o.v < 0 ? versions.length - 1 : o.v % versions.length;
-          const pm = versions[i]!;
-          const m = models[i]!;
-          if (o.kind === 'read') {
-            expect(pm.get(o.k)).toBe(m.get(o.k));
-            expect(pm.has(o.k)).toBe(m.has(o.k));
-            expect(pm.size).toBe(m.size);
-          } else {
-            const next = new Map(m);
-            if (o.kind === 'set') next.set(o.k, o.x);
-            else next.delete(o.k);
-            versions.push(o.kind === 'set' ? pm.set(o.k, o.x) : pm.delete(o.k));
-            natives.push(o.kind === 'set' ? natives[i]!.set(o.k, o.x) : natives[i]!.delete(o.k));
-            models.push(next);
-          }
-        }
-        versions.forEach((pm, i) => {
-          expect(new Map(pm.entries())).toEqual(models[i]);
-          expect(pm.entries()).toEqual(natives[i]!.entries());
-        });
-      }),
+      // the same versions over a native Map: the entries must come in the same order
+      fc.property(fc.array(opOf(mostlyNewest, key, value, 3), { minLength: 50, maxLength: 400 }), (ops) => checkAgainstModels(PMap.over(new HexU64Table()), ops, PMap.empty())),
       { numRuns: 300 },
     );
   });
@@ -116,35 +100,10 @@ describe('PMap (persistent map behind the state API)', () => {
       { arbitrary: fc.array(fc.nat({ max: 9 }), { maxLength: 3 }), weight: 2 },
       { arbitrary: fc.constantFrom(-1, -2, -0, 0.5, 2 ** 31, 2 ** 31 - 1), weight: 1 },
     );
-    const version = fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, { arbitrary: fc.nat(), weight: 1 });
-    const op = fc.oneof(
-      { arbitrary: fc.record({ kind: fc.constant('set' as const), v: version, k: key, x: value }), weight: 3 },
-      fc.record({ kind: fc.constant('del' as const), v: version, k: key }),
-      fc.record({ kind: fc.constant('read' as const), v: version, k: key }),
-    );
-    type V = number | readonly number[];
     fc.assert(
-      fc.property(fc.array(op, { minLength: 50, maxLength: 400 }), (ops) => {
-        const versions: PMap<number, V>[] = [PMap.over(new IntIndexTable())];
-        const models: Map<number, V>[] = [new Map()];
-        for (const o of ops) {
-          const i = o.v < 0 ? versions.length - 1 : o.v % versions.length;
-          const pm = versions[i]!;
-          const m = models[i]!;
-          if (o.kind === 'read') {
-            expect(pm.get(o.k)).toEqual(m.get(o.k));
-            expect(pm.has(o.k)).toBe(m.has(o.k));
-            expect(pm.size).toBe(m.size);
-          } else {
-            const next = new Map(m);
-            if (o.kind === 'set') next.set(o.k, o.x);
-            else next.delete(o.k);
-            versions.push(o.kind === 'set' ? pm.set(o.k, o.x) : pm.delete(o.k));
-            models.push(next);
-          }
-        }
-        versions.forEach((pm, i) => expect(new Map(pm.entries())).toEqual(models[i]));
-      }),
+      fc.property(fc.array(opOf<number, number | readonly number[]>(mostlyNewest, key, value, 3), { minLength: 50, maxLength: 400 }), (ops) =>
+        checkAgainstModels(PMap.over<number, number | readonly number[]>(new IntIndexTable()), ops),
+      ),
       { numRuns: 300 },
     );
   });

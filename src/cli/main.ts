@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { fromHex, toHex } from '../core/bytes.js';
 import { isPrincipalError, parsePrincipal, principalClass, principalHex } from '../core/principal.js';
 import { accountIdBytes } from '../ledger/account.js';
-import { loadTrace, type BadInput } from '../trace/load.js';
+import type { BadInput } from '../trace/load.js';
 import type { ReplayReport } from '../trace/replay.js';
 import { availableParallelism } from 'node:os';
 import Tinypool from 'tinypool';

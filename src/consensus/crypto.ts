@@ -9,7 +9,7 @@
  * backend implements the same interface with `bytes` set: signatures over the message,
  * `unique` = H(signature), as the IC's random beacon does.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '../core/hash.js';
 import { toHex } from '../core/bytes.js';
 import type { Hash } from './types.js';
 

@@ -298,7 +298,7 @@ export const simulate = (o: SimOptions): SimResult => {
   };
   const ms = (x: number): bigint => BigInt(x) * NS_PER_MS;
   const outages = o.outages ?? [];
-  const down = (node: number, t: bigint): boolean => outages.length > 0 && outages.some((x) => x.node === node && t >= ms(x.fromMs) && t < ms(x.toMs));
+  const down = (node: number, t: bigint): boolean => outages.some((x) => x.node === node && t >= ms(x.fromMs) && t < ms(x.toMs));
   let partitionEnds: bigint | undefined;
   for (const p of o.partitions ?? []) {
     heap.push({ t: ms(p.fromMs), seq: seq++, kind: 'partition', groups: p.groups });

@@ -39,12 +39,12 @@ const E256 = engine(nobleSha256, 32);
 const E224 = engine(nobleSha224 as unknown as typeof nobleSha256, 28);
 
 const stage = new Uint8Array(STAGE);
-/** views[k]: stage[64k, 64k + 63), then views[k + 1/2]…: built lazily, by block and length */
-const head = new Map<number, Uint8Array>();
+/** stage[start, end), each view made once (feedStage asks for at most 65 per 64-byte block) */
+const views = new Map<number, Uint8Array>();
 const view = (start: number, end: number): Uint8Array => {
   const key = start * (STAGE + 1) + end;
-  let v = head.get(key);
-  if (v === undefined) head.set(key, (v = stage.subarray(start, end)));
+  let v = views.get(key);
+  if (v === undefined) views.set(key, (v = stage.subarray(start, end)));
   return v;
 };
 

@@ -113,6 +113,7 @@ export class PMap<K, V> {
     return new PMap<K, V>(new Cell<K, V>(store, undefined, false, undefined, null), store.size);
   }
 
+  /** A map of `entries`, kept in `map` (empty, and from then on the map's alone; a native Map unless given). */
   static from<K, V>(entries: Iterable<readonly [K, V]>, map: MapStore<K, V> = new Map<K, V>()): PMap<K, V> {
     for (const [k, v] of entries) map.set(k, v);
     return new PMap<K, V>(new Cell<K, V>(map, undefined, false, undefined, null), map.size);

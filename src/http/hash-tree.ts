@@ -4,7 +4,7 @@
  * request may see is revealed while the rest is pruned to its hash.
  */
 import { sha256 } from '../core/hash.js';
-import { compareBytes as compare, concatBytes, utf8 } from '../core/bytes.js';
+import { compareBytes as compare, utf8 } from '../core/bytes.js';
 import { domainSeparator } from './request-id.js';
 
 /** A hash tree: the shape certificates carry. */
